@@ -1,0 +1,168 @@
+"""Models the chapters train: LeNet-5, with parts that later chapters swap.
+
+Taught in notebooks/01_introduction.ipynb; chapters 03-05 swap its activation, pooling
+and normalisation through :class:`LeNetConfig`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+__all__ = ["LeNetConfig", "LeNet5", "make_activation", "make_norm", "count_parameters", "feature_maps"]
+
+# The activations the course compares, by the names used everywhere in the course.
+_ACTIVATION_CLASSES = {
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "silu": nn.SiLU,  # Swish with beta = 1
+    "mish": nn.Mish,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+}
+
+
+def make_activation(activation: str | Callable[[], nn.Module]) -> nn.Module:
+    """An activation module from a name (``"relu"``, ``"tanh"``, ...) or a zero-argument factory."""
+    if callable(activation) and not isinstance(activation, str):
+        module = activation()
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"activation factory must return an nn.Module; got {type(module).__name__}")
+        return module
+    try:
+        return _ACTIVATION_CLASSES[activation]()
+    except KeyError:
+        raise ValueError(
+            f"unknown activation {activation!r}; choose one of {sorted(_ACTIVATION_CLASSES)} "
+            "or pass a function that returns an nn.Module"
+        ) from None
+
+
+def make_norm(kind: str, channels: int, groups: int = 2) -> nn.Module:
+    """A normalisation layer for a (N, C, H, W) map: none, batch, group, instance or layer."""
+    if kind == "none":
+        return nn.Identity()
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "group":
+        if channels % groups:
+            raise ValueError(f"group norm: {channels} channels do not split into {groups} groups")
+        return nn.GroupNorm(groups, channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if kind == "layer":  # normalise over (C, H, W) of each sample: GroupNorm with one group
+        return nn.GroupNorm(1, channels)
+    raise ValueError(f"unknown norm {kind!r}; choose none, batch, group, instance or layer")
+
+
+@dataclass(frozen=True)
+class LeNetConfig:
+    """LeNet-5's shape and its swappable parts.
+
+    ``pool``: "max" (modern default), "avg" (LeCun et al. 1998 used trainable average
+    sub-sampling), "conv" (a stride-2 convolution instead of pooling) or "none".
+    """
+
+    in_channels: int = 1
+    num_classes: int = 10
+    image_size: int = 28
+    channels: tuple[int, int] = (6, 16)
+    kernel_size: int = 5
+    hidden: tuple[int, int] = (120, 84)
+    activation: str | Callable[[], nn.Module] = "relu"
+    pool: str = "max"
+    norm: str = "none"
+    dropout: float = 0.0
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 (LeCun et al., 1998) for (N, C, H, W) images, modernised where configured.
+
+    conv1 5x5 -> act -> pool -> conv2 5x5 -> act -> pool -> flatten -> fc 120 -> fc 84 -> fc classes.
+    With 28x28 inputs conv1 pads by 2, so the maps are 28 -> 14 -> 10 -> 5 as in the paper's 32x32.
+    The named blocks (``conv1``, ``act1``, ``pool1``, ...) let :func:`feature_maps` tap any layer.
+    """
+
+    def __init__(self, config: LeNetConfig | None = None, **overrides):
+        super().__init__()
+        if config is None:
+            config = LeNetConfig(**overrides)
+        elif overrides:
+            raise TypeError("pass either a LeNetConfig or keyword overrides, not both")
+        self.config = cfg = config
+        c1, c2 = cfg.channels
+        k = cfg.kernel_size
+        self.features = nn.Sequential()
+        self.features.add_module("conv1", nn.Conv2d(cfg.in_channels, c1, k, padding=k // 2))
+        self.features.add_module("norm1", make_norm(cfg.norm, c1))
+        self.features.add_module("act1", make_activation(cfg.activation))
+        self.features.add_module("pool1", _pool(cfg.pool, c1))
+        self.features.add_module("conv2", nn.Conv2d(c1, c2, k))
+        self.features.add_module("norm2", make_norm(cfg.norm, c2))
+        self.features.add_module("act2", make_activation(cfg.activation))
+        self.features.add_module("pool2", _pool(cfg.pool, c2))
+        with torch.no_grad():  # the flattened size follows from the image size
+            flat = self.features(torch.zeros(1, cfg.in_channels, cfg.image_size, cfg.image_size)).numel()
+        h1, h2 = cfg.hidden
+        self.classifier = nn.Sequential()
+        self.classifier.add_module("flatten", nn.Flatten())
+        self.classifier.add_module("fc1", nn.Linear(flat, h1))
+        self.classifier.add_module("act3", make_activation(cfg.activation))
+        self.classifier.add_module("drop1", nn.Dropout(cfg.dropout))
+        self.classifier.add_module("fc2", nn.Linear(h1, h2))
+        self.classifier.add_module("act4", make_activation(cfg.activation))
+        self.classifier.add_module("drop2", nn.Dropout(cfg.dropout))
+        self.classifier.add_module("fc3", nn.Linear(h2, cfg.num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (N, C, H, W) -> logits (N, num_classes)."""
+        return self.classifier(self.features(x))
+
+
+def _pool(kind: str, channels: int) -> nn.Module:
+    if kind == "max":
+        return nn.MaxPool2d(2)
+    if kind == "avg":
+        return nn.AvgPool2d(2)
+    if kind == "conv":  # learned down-sampling: stride-2 3x3 convolution, same channels
+        return nn.Conv2d(channels, channels, 3, stride=2, padding=1)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown pool {kind!r}; choose max, avg, conv or none")
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+@torch.no_grad()
+def feature_maps(model: nn.Module, x: torch.Tensor, layers: list[str] | tuple[str, ...]) -> dict[str, torch.Tensor]:
+    """The outputs of the named sub-modules (e.g. ``"features.act1"``) for input x.
+
+    Runs one forward pass in eval mode with hooks, then restores the model's mode;
+    returns CPU tensors, and never moves or changes the model.
+    """
+    modules = dict(model.named_modules())
+    missing = [name for name in layers if name not in modules]
+    if missing:
+        raise KeyError(f"feature_maps: no layer(s) {missing}; the model has {list(modules)[1:]}")
+    captured: dict[str, torch.Tensor] = {}
+    hooks = [
+        modules[name].register_forward_hook(lambda _m, _i, out, name=name: captured.__setitem__(name, out.detach().cpu()))
+        for name in layers
+    ]
+    was_training = model.training
+    try:
+        model.eval()
+        param = next(model.parameters(), None)
+        model(x.to(param.device) if param is not None else x)
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    return {name: captured[name] for name in layers}

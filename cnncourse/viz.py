@@ -1,0 +1,209 @@
+"""Figures the chapters draw: image grids, kernels, feature maps, curves, confusion matrices.
+
+Every function takes tensors (never a model to move around), draws on a new figure (or
+the ``ax`` given) and returns the figure, so notebooks show it and tests can inspect it.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+__all__ = [
+    "show_images",
+    "show_kernels",
+    "show_feature_maps",
+    "plot_history",
+    "plot_histories",
+    "confusion_matrix",
+    "plot_confusion_matrix",
+    "LivePlot",
+]
+
+
+def _to_hwc(img: torch.Tensor) -> np.ndarray:
+    """(C, H, W) tensor -> (H, W) or (H, W, 3) array for imshow."""
+    img = img.detach().float().cpu()
+    if img.ndim == 3 and img.shape[0] == 1:
+        img = img[0]
+    elif img.ndim == 3:
+        img = img.permute(1, 2, 0)
+    return img.numpy()
+
+
+def _grid(n: int, ncols: int | None, cell: float = 1.4, title: str | None = None):
+    ncols = min(n, ncols or math.ceil(math.sqrt(n))) or 1
+    nrows = max(1, math.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows + (0.4 if title else 0)), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    return fig, axes.flat
+
+
+def show_images(
+    images: torch.Tensor,
+    labels: Sequence | torch.Tensor | None = None,
+    predictions: Sequence | torch.Tensor | None = None,
+    classes: Sequence[str] | None = None,
+    ncols: int | None = None,
+    title: str | None = None,
+    cmap: str = "gray",
+):
+    """A grid of images (N, C, H, W) in [0, 1], titled with labels and (red if wrong) predictions."""
+    if images.ndim != 4:
+        raise ValueError(f"show_images expects (N, C, H, W); got shape {tuple(images.shape)}")
+    n = images.shape[0]
+    fig, axes = _grid(n, ncols, title=title)
+
+    def name(i):
+        return classes[int(i)] if classes is not None else str(int(i))
+
+    for i, ax in zip(range(n), axes):
+        ax.imshow(_to_hwc(images[i]).clip(0, 1), cmap=cmap, vmin=0, vmax=1)
+        parts, color = [], "black"
+        if labels is not None:
+            parts.append(name(labels[i]))
+        if predictions is not None:
+            parts.append(f"→ {name(predictions[i])}")
+            if labels is not None and int(predictions[i]) != int(labels[i]):
+                color = "red"
+        if parts:
+            ax.set_title(" ".join(parts), fontsize=8, color=color)
+    fig.tight_layout()
+    return fig
+
+
+def show_kernels(weight: torch.Tensor, ncols: int | None = None, title: str | None = "kernels"):
+    """Convolution kernels (C_out, C_in, K, K): one tile per output channel.
+
+    One input channel: a diverging map (blue negative, red positive, white zero).
+    Three input channels: shown as colour images, each rescaled to [0, 1].
+    """
+    w = weight.detach().float().cpu()
+    if w.ndim != 4:
+        raise ValueError(f"show_kernels expects a conv weight (C_out, C_in, K, K); got {tuple(w.shape)}")
+    fig, axes = _grid(w.shape[0], ncols, cell=1.0, title=title)
+    limit = w.abs().max().item() or 1.0
+    for k, ax in zip(w, axes):
+        if k.shape[0] == 3:
+            lo, hi = k.min(), k.max()
+            ax.imshow(_to_hwc((k - lo) / (hi - lo + 1e-8)))
+        else:
+            ax.imshow(k[0].numpy(), cmap="bwr", vmin=-limit, vmax=limit)
+    fig.tight_layout()
+    return fig
+
+
+def show_feature_maps(maps: torch.Tensor, ncols: int | None = 8, title: str | None = None, max_maps: int = 32):
+    """Feature maps of one image: (C, H, W) (or (1, C, H, W)), one tile per channel."""
+    m = maps.detach().float().cpu()
+    if m.ndim == 4:
+        m = m[0]
+    if m.ndim != 3:
+        raise ValueError(f"show_feature_maps expects (C, H, W); got {tuple(maps.shape)}")
+    m = m[:max_maps]
+    fig, axes = _grid(m.shape[0], ncols, cell=1.1, title=title)
+    for i, (fmap, ax) in enumerate(zip(m, axes)):
+        ax.imshow(fmap.numpy(), cmap="viridis")
+        ax.set_title(str(i), fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history, title: str | None = None, axes=None):
+    """Loss and accuracy per epoch (train and, if present, validation) of a fit() History."""
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    else:
+        fig = axes[0].figure
+    ax_loss, ax_acc = axes
+    for ax in axes:
+        ax.clear()
+    ax_loss.plot(history.epoch, history.train_loss, "o-", label="train")
+    ax_acc.plot(history.epoch, history.train_acc, "o-", label="train")
+    if history.val_loss:
+        ax_loss.plot(history.epoch, history.val_loss, "s-", label="validation")
+        ax_acc.plot(history.epoch, history.val_acc, "s-", label="validation")
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_histories(histories: dict, metric: str = "val_acc", title: str | None = None, ax=None):
+    """One curve per run: ``{"label": History}`` -> metric against epoch, for side-by-side comparisons."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+    else:
+        fig = ax.figure
+    for label, h in histories.items():
+        ax.plot(h.epoch, getattr(h, metric), "o-", label=str(label), markersize=3)
+    ax.set(xlabel="epoch", ylabel=metric.replace("_", " "), title=title or metric)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Counts (num_classes, num_classes): row = true class, column = predicted class."""
+    labels = torch.as_tensor(labels).long().cpu()
+    predictions = torch.as_tensor(predictions).long().cpu()
+    if labels.shape != predictions.shape:
+        raise ValueError(f"confusion_matrix: labels {tuple(labels.shape)} and predictions {tuple(predictions.shape)} differ")
+    flat = labels * num_classes + predictions
+    return torch.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def plot_confusion_matrix(cm: torch.Tensor, classes: Sequence[str] | None = None, title: str = "confusion matrix", ax=None):
+    """Draw a confusion matrix with counts in the cells."""
+    cm = torch.as_tensor(cm).cpu()
+    k = cm.shape[0]
+    classes = list(classes) if classes is not None else [str(i) for i in range(k)]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(0.45 * k + 2, 0.45 * k + 1.5))
+    else:
+        fig = ax.figure
+    ax.imshow(cm.numpy(), cmap="Blues")
+    threshold = cm.max().item() / 2
+    for i in range(k):
+        for j in range(k):
+            value = int(cm[i, j])
+            ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
+                    color="white" if value > threshold else "black")
+    ax.set_xticks(range(k), classes, rotation=45 if max(map(len, classes)) > 2 else 0)
+    ax.set_yticks(range(k), classes)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    fig.tight_layout()
+    return fig
+
+
+class LivePlot:
+    """Loss/accuracy curves that redraw in place in a notebook after every epoch.
+
+    Used by :func:`cnncourse.train.fit`; the final figure stays in the cell's output,
+    so a static export of the notebook shows the finished curves.
+    """
+
+    def __init__(self):
+        from IPython.display import display
+
+        self.fig, self.axes = plt.subplots(1, 2, figsize=(9, 3.2))
+        self.handle = display(self.fig, display_id=True)
+
+    def update(self, history) -> None:
+        plot_history(history, axes=self.axes)
+        self.handle.update(self.fig)
+
+    def close(self) -> None:
+        plt.close(self.fig)  # the displayed image stays; no second copy at the end of the cell

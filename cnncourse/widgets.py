@@ -1,0 +1,84 @@
+"""The widget pattern every chapter follows: a pure compute function + a thin ipywidgets wrapper.
+
+    compute(**control_values) -> result      # tensors or a small dataclass; tested directly
+    draw(result) -> matplotlib Figure        # thin
+    Explorer(compute, draw, kernel=IntSlider(...), ...)   # re-computes and re-draws on change
+
+Run the compute function once as a plain cell before wrapping it (STYLE.md). Tests drive
+an Explorer without a browser: set ``explorer.controls["kernel"].value = 5`` and assert
+on ``explorer.result``.
+
+Taught in notebooks/01_introduction.ipynb.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+from IPython.display import clear_output, display
+
+__all__ = ["Explorer"]
+
+
+class Explorer:
+    """Controls that re-run ``compute`` and re-draw ``draw(result)`` whenever a value changes.
+
+    ``summary(result) -> str`` (optional) prints one line above the figure, e.g. the output
+    shape. ``result`` holds the latest computed value and ``seconds`` how long the last
+    compute + draw took.
+    """
+
+    def __init__(
+        self,
+        compute: Callable[..., Any],
+        draw: Callable[[Any], Any],
+        summary: Callable[[Any], str] | None = None,
+        title: str | None = None,
+        **controls: widgets.ValueWidget,
+    ):
+        if not controls:
+            raise ValueError("Explorer needs at least one control, e.g. kernel=IntSlider(3, 1, 7)")
+        for name, control in controls.items():
+            if not hasattr(control, "value"):
+                raise TypeError(f"Explorer control {name!r} must be an ipywidgets control with a .value")
+            control.observe(self._on_change, names="value")
+        self.compute, self.draw, self.summary = compute, draw, summary
+        self.controls = controls
+        self.output = widgets.Output()
+        header = [widgets.HTML(f"<b>{title}</b>")] if title else []
+        self.widget = widgets.VBox(header + [widgets.HBox(list(controls.values())), self.output])
+        self.result: Any = None
+        self.seconds = 0.0
+        self.refresh()
+
+    def values(self) -> dict[str, Any]:
+        """The controls' current values, by name."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def refresh(self) -> Any:
+        """Compute with the current values and redraw; returns the result."""
+        start = time.perf_counter()
+        result = self.compute(**self.values())
+        self.result = result
+        with self.output:
+            clear_output(wait=True)
+            if self.summary is not None:
+                print(self.summary(result))
+            fig = self.draw(result)
+            if fig is not None:
+                display(fig)
+                plt.close(fig)
+        self.seconds = time.perf_counter() - start
+        return result
+
+    def _on_change(self, _change) -> None:
+        self.refresh()
+
+    def static_figure(self):
+        """The default view as a plain figure (for exports without a live kernel)."""
+        return self.draw(self.compute(**self.values()))
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)

@@ -1,0 +1,221 @@
+"""cnncourse.data: offline sets, the real torchvision loaders on files in their real formats, splits, batching."""
+import gzip
+import hashlib
+import pickle
+import struct
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+import torch
+import torchvision.datasets as tvd
+
+from cnncourse import data
+
+
+# ---------------------------------------------------------------- offline sets
+
+def test_offline_mnist_is_5000_real_balanced_digits():
+    ds = data.load_dataset("mnist-offline")
+    assert ds.images.shape == (5000, 1, 28, 28) and ds.images.dtype == torch.float32
+    assert 0.0 <= ds.images.min() and ds.images.max() <= 1.0
+    assert torch.bincount(ds.labels).tolist() == [500] * 10
+    # real handwriting: about 19% of MNIST pixels are ink (> 0.5); noise or blank images are not
+    ink = (ds.images > 0.5).float().mean().item()
+    assert 0.1 < ink < 0.3
+
+
+def test_digits_8x8_and_photo():
+    digits = data.load_dataset("digits")
+    assert digits.images.shape == (1797, 1, 8, 8) and digits.images.max() <= 1.0
+    photo = data.sample_photo("china")
+    assert photo.shape == (3, 427, 640) and 0 <= photo.min() and photo.max() <= 1
+    small = data.sample_photo("flower", size=64, gray=True)
+    assert small.shape[0] == 1 and min(small.shape[1:]) == 64
+
+
+def test_unknown_names_give_one_line_errors():
+    with pytest.raises(ValueError, match="unknown data set 'cifar100'"):
+        data.load_dataset("cifar100")
+    with pytest.raises(ValueError, match="choose 'china' or 'flower'"):
+        data.sample_photo("lena")
+
+
+# ---------------------------------------------------------------- splits and statistics
+
+def test_stratified_split_keeps_class_proportions_and_is_disjoint():
+    labels = torch.arange(10).repeat_interleave(100)
+    tr, va, te = data.stratified_split(labels, (0.6, 0.2, 0.2), seed=3)
+    assert len(tr) + len(va) + len(te) == 1000
+    assert len(set(tr.tolist()) | set(va.tolist()) | set(te.tolist())) == 1000
+    for part, n in ((tr, 60), (va, 20), (te, 20)):
+        assert torch.bincount(labels[part], minlength=10).tolist() == [n] * 10
+    again = data.stratified_split(labels, (0.6, 0.2, 0.2), seed=3)
+    assert all(torch.equal(a, b) for a, b in zip((tr, va, te), again))
+    with pytest.raises(ValueError, match="summing to 1"):
+        data.stratified_split(labels, (0.5, 0.2))
+    with pytest.raises(ValueError, match="class 9 has 1 sample"):
+        data.stratified_split(torch.tensor([0, 0, 0, 1, 1, 1, 9]), (0.5, 0.5))
+
+
+def test_load_splits_caps_sizes_and_keeps_classes():
+    s = data.load_splits("mnist-offline", train_size=300, test_size=100, seed=0)
+    assert len(s.train) == 300 and len(s.test) == 100
+    assert set(s.train.labels.tolist()) == set(range(10))
+    assert 10 <= len(s.val) < 300
+    full = data.load_splits("mnist-offline", seed=0)
+    assert len(full.train) + len(full.val) + len(full.test) == 5000
+
+
+def test_channel_stats_and_normalize():
+    x = torch.rand(50, 3, 4, 4) * torch.tensor([1.0, 2.0, 3.0]).view(1, 3, 1, 1)
+    mean, std = data.channel_stats(x)
+    z = data.normalize(x, mean, std)
+    assert torch.allclose(z.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5)
+    assert torch.allclose(z.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-5)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        data.channel_stats(torch.rand(3, 4, 4))
+
+
+def test_tensor_loader_batches_cover_everything_reproducibly():
+    x = torch.arange(10, dtype=torch.float32).view(10, 1, 1, 1)
+    y = torch.arange(10)
+    loader = data.TensorLoader((x, y), batch_size=4, shuffle=True, seed=1)
+    assert len(loader) == 3
+    first = [yb.tolist() for _, yb in loader]
+    assert sorted(sum(first, [])) == list(range(10))
+    second = [yb.tolist() for _, yb in loader]
+    assert first != second  # reshuffled each epoch
+    again = [yb.tolist() for _, yb in data.TensorLoader((x, y), batch_size=4, shuffle=True, seed=1)]
+    assert again == first
+    for xb, yb in loader:
+        assert torch.equal(xb.view(-1).long(), yb)  # images stay paired with labels
+    assert len(data.TensorLoader((x, y), batch_size=4, drop_last=True)) == 2
+    doubled = data.TensorLoader((x, y), batch_size=5, transform=lambda b: b * 2)
+    assert next(iter(doubled))[0].view(-1).tolist() == [0, 2, 4, 6, 8]
+    with pytest.raises(ValueError, match="10 images but 9 labels"):
+        data.TensorLoader((x, y[:9]))
+
+
+# ---------------------------------------------------------------- the real loaders, on files in the real formats
+
+def _write_idx(path, array: np.ndarray, gz: bool = False):
+    """IDX (LeCun's MNIST format): magic 0x0000 08 <ndim>, big-endian sizes, then uint8 data."""
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + array.astype(np.uint8).tobytes()
+    if gz:
+        payload = gzip.compress(payload)
+    path.write_bytes(payload)
+
+
+def _write_mnist_family(root, folder: str, n_train=20, n_test=10):
+    raw = root / folder / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    sets = {}
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
+        sets[prefix] = (images, labels)
+    return sets
+
+
+@pytest.mark.parametrize("name, folder", [("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")])
+def test_torchvision_mnist_family_reads_idx_files(tmp_path, name, folder):
+    written = _write_mnist_family(tmp_path, folder)
+    train = data.load_dataset(name, root=tmp_path, download=False)
+    test = data.load_dataset(name, train=False, root=tmp_path, download=False)
+    assert train.images.shape == (20, 1, 28, 28) and len(test) == 10
+    assert torch.equal((train.images[3, 0] * 255).round().to(torch.uint8), torch.from_numpy(written["train"][0][3]))
+    assert train.labels.tolist() == written["train"][1].tolist()
+    assert len(train.classes) == 10 and train.name == name
+    assert data.available_datasets(tmp_path)[name] == "downloaded"
+
+
+def _write_cifar(root, per_batch=6):
+    base = root / "cifar-10-batches-py"
+    base.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    for k, fname in enumerate(names):
+        entry = {"data": rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8),
+                 "labels": [int(v) for v in (np.arange(per_batch) + k * per_batch) % 10]}
+        (base / fname).write_bytes(pickle.dumps(entry))
+    classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    (base / "batches.meta").write_bytes(pickle.dumps({"label_names": classes}))
+    return base
+
+
+def _register_checksums(monkeypatch, base):
+    """torchvision verifies CIFAR files by md5: register the md5s of the files this test wrote."""
+    md5 = lambda f: hashlib.md5((base / f).read_bytes()).hexdigest()  # noqa: E731
+    monkeypatch.setattr(tvd.CIFAR10, "train_list", [[f"data_batch_{i}", md5(f"data_batch_{i}")] for i in range(1, 6)])
+    monkeypatch.setattr(tvd.CIFAR10, "test_list", [["test_batch", md5("test_batch")]])
+    monkeypatch.setattr(tvd.CIFAR10, "meta", {"filename": "batches.meta", "key": "label_names", "md5": md5("batches.meta")})
+
+
+def test_torchvision_cifar10_reads_pickled_batches(tmp_path, monkeypatch):
+    base = _write_cifar(tmp_path)
+    _register_checksums(monkeypatch, base)
+    train = data.load_dataset("cifar10", root=tmp_path, download=False)
+    test = data.load_dataset("cifar10", train=False, root=tmp_path, download=False)
+    assert train.images.shape == (30, 3, 32, 32) and len(test) == 6
+    first = pickle.loads((base / "data_batch_1").read_bytes())
+    # CIFAR rows are 1024 red, then 1024 green, then 1024 blue values of a 32x32 image
+    expected = torch.from_numpy(first["data"][0].reshape(3, 32, 32))
+    assert torch.equal((train.images[0] * 255).round().to(torch.uint8), expected)
+    assert train.labels[:6].tolist() == first["labels"]
+    assert train.classes[0] == "airplane"
+    splits = data.load_splits("cifar10", root=tmp_path, download=False, val_fraction=0.4)
+    assert len(splits.train) + len(splits.val) == 30 and len(splits.test) == 6
+    with pytest.raises(ValueError, match="cannot hold one of each of the 10 classes"):
+        data.load_splits("cifar10", root=tmp_path, download=False, val_fraction=0.2)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise urllib.error.URLError("no network in this test")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+
+
+def test_download_failure_falls_back_to_offline_with_one_sentence(tmp_path, no_network, capsys):
+    ds = data.load_dataset("mnist", root=tmp_path)
+    assert ds.name == "mnist-offline" and len(ds) == 5000
+    said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Could not download")]
+    assert len(said) == 1 and "offline MNIST digits" in said[0] and "connect to the internet" in said[0]
+
+
+def test_download_failure_without_fallback_says_what_to_do(tmp_path, no_network):
+    with pytest.raises(data.DataError, match="could not download cifar10 .*connect to the internet"):
+        data.load_dataset("cifar10", root=tmp_path, fallback=False)
+
+
+def test_missing_files_without_download_say_what_to_do(tmp_path):
+    with pytest.raises(data.DataError, match="not in .*download=True"):
+        data.load_dataset("fashion-mnist", root=tmp_path, download=False)
+
+
+def test_corrupt_idx_file_says_what_to_do(tmp_path):
+    _write_mnist_family(tmp_path, "MNIST")
+    images = tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:1000])  # truncated, as after an interrupted download
+    with pytest.raises(data.DataError, match="corrupt or incomplete.*delete that folder"):
+        data.load_dataset("mnist", root=tmp_path, download=False)
+
+
+def test_corrupt_cifar_pickle_says_what_to_do(tmp_path, monkeypatch):
+    base = _write_cifar(tmp_path)
+    (base / "data_batch_2").write_bytes(b"not a pickle")
+    _register_checksums(monkeypatch, base)
+    with pytest.raises(data.DataError, match="corrupt or incomplete"):
+        data.load_dataset("cifar10", root=tmp_path, download=False)
+
+
+def test_available_datasets_touches_no_network(tmp_path, no_network):
+    status = data.available_datasets(tmp_path)
+    assert status["mnist-offline"] == "offline" and status["cifar10"] == "online only"

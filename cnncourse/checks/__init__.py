@@ -1,0 +1,20 @@
+"""Exercise checks: ``check("conv2d", conv2d)`` prints a one-line verdict against PyTorch.
+
+Each chapter's checkers live in their own module (``ch01.py``, ``ch02.py``, ...), loaded
+on first use. The machinery is in :mod:`cnncourse.checks.core`.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from .core import Case, Checker, CheckResult, check, checkers, compare, register, run_check
+
+__all__ = ["Case", "Checker", "CheckResult", "check", "checkers", "compare", "register", "run_check"]
+
+
+def _load_chapters() -> None:
+    """Import every ``chNN`` module of this package so their checkers are registered."""
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("ch"):
+            importlib.import_module(f"{__name__}.{info.name}")

@@ -1,0 +1,111 @@
+"""Checks for exercises/01_introduction.ipynb: counting parameters, shifting an image.
+
+Taught in notebooks/01_introduction.ipynb.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .core import Case, Checker, register
+
+__all__ = ["conv_params", "linear_params", "translate"]
+
+
+def _count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _conv_cases(g: torch.Generator):
+    cases = [
+        Case("LeNet conv1 (1->6, 5x5)", (1, 6, 5)),
+        Case("LeNet conv2 (6->16, 5x5)", (6, 16, 5)),
+        Case("RGB 3->64, 3x3", (3, 64, 3)),
+        Case("1x1 conv 64->32", (64, 32, 1)),
+        Case("no bias 3->8, 3x3", (3, 8, 3), {"bias": False}),
+    ]
+    for _ in range(5):
+        c_in, c_out, k = (int(v) for v in torch.randint(1, 65, (3,), generator=g))
+        cases.append(Case(f"random {c_in}->{c_out}, {k % 7 + 1}x{k % 7 + 1}", (c_in, c_out, k % 7 + 1)))
+    return cases
+
+
+conv_params = register(Checker(
+    name="conv_params",
+    reference=lambda c_in, c_out, k, bias=True: _count(nn.Conv2d(c_in, c_out, k, bias=bias)),
+    cases=_conv_cases,
+    diagnoses=[
+        (lambda got, c: got == c.args[0] * c.args[1] * c.args[2] ** 2, "you left out the biases: one per output channel."),
+        (lambda got, c: got == c.args[0] * c.args[1] * c.args[2] ** 2 + c.args[0] * c.args[1],
+         "one bias per output channel, not one per (input, output) pair."),
+        (lambda got, c: got == c.args[1] * c.args[2] ** 2 + c.args[1],
+         "each output channel's kernel spans ALL input channels: in_channels x K x K weights."),
+        (lambda got, c: got == c.args[0] * c.args[1] * c.args[2] * 2 + c.args[1], "a K x K kernel has K squared weights, not 2K."),
+    ],
+    hints=[
+        "Each output channel has one kernel that covers every input channel, plus one bias.",
+        "weights = out_channels * in_channels * K * K; biases = out_channels (when bias=True).",
+    ],
+))
+
+
+def _linear_cases(g: torch.Generator):
+    cases = [Case("MNIST image -> 100 hidden", (784, 100)), Case("LeNet fc3", (84, 10)),
+             Case("no bias", (10, 3), {"bias": False})]
+    for _ in range(5):
+        i, o = (int(v) for v in torch.randint(1, 2000, (2,), generator=g))
+        cases.append(Case(f"random {i}->{o}", (i, o)))
+    return cases
+
+
+linear_params = register(Checker(
+    name="linear_params",
+    reference=lambda n_in, n_out, bias=True: _count(nn.Linear(n_in, n_out, bias=bias)),
+    cases=_linear_cases,
+    diagnoses=[
+        (lambda got, c: got == c.args[0] * c.args[1], "you left out the biases: one per output feature."),
+        (lambda got, c: got == c.args[0] * c.args[1] + c.args[0], "one bias per OUTPUT feature, not per input."),
+    ],
+    hints=[
+        "A fully connected layer connects every input to every output, and each output has a bias.",
+        "params = in_features * out_features + out_features.",
+    ],
+))
+
+
+def _translate_reference(images: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """Shift (N, C, H, W) images right by dx and down by dy pixels, filling with zeros."""
+    h, w = images.shape[-2:]
+    padded = F.pad(images, (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0)))
+    top, left = max(-dy, 0), max(-dx, 0)
+    return padded[..., top:top + h, left:left + w]
+
+
+def _translate_cases(g: torch.Generator):
+    x = torch.rand(2, 1, 8, 8, generator=g)
+    rgb = torch.rand(1, 3, 5, 7, generator=g)
+    return [
+        Case("right 2", (x, 2, 0)), Case("down 3", (x, 0, 3)), Case("left 1, up 2", (x, -1, -2)),
+        Case("no shift", (x, 0, 0)), Case("RGB, non-square, right 3 down 1", (rgb, 3, 1)),
+        Case("shift bigger than image", (x, 9, 0)),
+    ]
+
+
+translate = register(Checker(
+    name="translate",
+    reference=_translate_reference,
+    cases=_translate_cases,
+    diagnoses=[
+        (lambda got, c: torch.equal(got, torch.roll(c.args[0], (c.args[2], c.args[1]), dims=(-2, -1))),
+         "torch.roll wraps pixels around the border; the pixels that enter must be zeros."),
+        (lambda got, c: torch.equal(got, _translate_reference(c.args[0], -c.args[1], -c.args[2])),
+         "the shift goes the wrong way: positive dx moves content RIGHT, positive dy moves it DOWN."),
+        (lambda got, c: torch.equal(got, _translate_reference(c.args[0], c.args[2], c.args[1])),
+         "dx and dy are swapped: dx is along the width (last axis), dy along the height."),
+    ],
+    hints=[
+        "Start from a tensor of zeros with the same shape, then copy the part of the image that stays in view.",
+        "out[..., max(dy,0):H+min(dy,0), max(dx,0):W+min(dx,0)] = images[..., max(-dy,0):H-max(dy,0), max(-dx,0):W-max(dx,0)]",
+    ],
+))

@@ -1,0 +1,320 @@
+"""The developers' notebook tool: convert, execute and strip the course notebooks.
+
+Authors may write a notebook as a Python script in "percent" format and convert it;
+the committed source of truth is always the ``.ipynb``::
+
+    python tools/nbtool.py py2nb notebooks/02_convolution.py notebooks/02_convolution.ipynb
+    python tools/nbtool.py nb2py notebooks/02_convolution.ipynb /tmp/02_convolution.py
+    python tools/nbtool.py run notebooks/*.ipynb --profile smoke
+    python tools/nbtool.py strip notebooks/*.ipynb
+
+Saving rule (``run`` and ``strip``): outputs are kept only in code cells with a comment
+line ``# NBVAL_CHECK_OUTPUT`` (the cells ``pytest --nbval-lax`` compares), every
+execution count is reset, widget state and timing metadata are removed. So the
+committed file holds only the outputs that CI checks.
+
+Percent format::
+
+    # %% [markdown] tags=["intro"]
+    # # Title
+    #
+    # Some prose.
+
+    # %% tags=["parameters"]
+    epochs = 1
+
+This file is a script, not part of the ``cnncourse`` package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import nbformat
+
+__all__ = [
+    "CHECK_OUTPUT_MARKER",
+    "PROFILES",
+    "py_to_notebook",
+    "notebook_to_py",
+    "strip_notebook",
+    "run_notebook",
+    "main",
+]
+
+CHECK_OUTPUT_MARKER = "NBVAL_CHECK_OUTPUT"
+PROFILES = ("smoke", "cpu", "gpu")
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+# "# %%", optionally "[markdown]" / "[raw]", optionally tags=[...]; "# %%time" is not a header.
+_HEADER = re.compile(r"^# %%(?:\s+\[(?P<kind>[a-z]+)\])?(?:\s+tags=(?P<tags>\[.*\]))?\s*$")
+_LOOKS_LIKE_HEADER = re.compile(r"^# %%(\s|$)")
+_CELL_KINDS = {None: "code", "markdown": "markdown", "md": "markdown", "raw": "raw"}
+
+
+# ----------------------------------------------------------------------------- conversion
+
+
+def _parse_header(line: str, where: str) -> tuple[str, list[str]]:
+    """Return (cell_type, tags) of a ``# %%`` header line."""
+    match = _HEADER.match(line)
+    if match is None or match["kind"] not in _CELL_KINDS:
+        raise ValueError(f"{where}: cannot read cell header {line!r}; expected e.g. '# %% [markdown] tags=[\"x\"]'.")
+    tags = json.loads(match["tags"]) if match["tags"] else []
+    if not all(isinstance(tag, str) for tag in tags):
+        raise ValueError(f"{where}: tags must be a JSON list of strings, got {match['tags']}.")
+    return _CELL_KINDS[match["kind"]], tags
+
+
+def _uncomment(line: str) -> str:
+    """Strip the ``# `` (or a lone ``#``) that prefixes markdown lines."""
+    if line.startswith("# "):
+        return line[2:]
+    return "" if line == "#" else line
+
+
+def _strip_blank_lines(lines: list[str]) -> list[str]:
+    """Drop leading and trailing blank lines."""
+    start, stop = 0, len(lines)
+    while start < stop and not lines[start].strip():
+        start += 1
+    while stop > start and not lines[stop - 1].strip():
+        stop -= 1
+    return lines[start:stop]
+
+
+def py_to_notebook(text: str, name: str = "script") -> nbformat.NotebookNode:
+    """Parse a percent-format script into a notebook with deterministic cell ids ``cell-00``, ...
+
+    ``name`` only appears in error messages.
+    """
+    cells: list[tuple[str, list[str], list[str]]] = []  # (cell_type, tags, lines)
+    cell_type, tags, lines = "code", [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if _LOOKS_LIKE_HEADER.match(line):
+            cells.append((cell_type, tags, lines))
+            cell_type, tags = _parse_header(line, f"{name} line {number}")
+            lines = []
+        else:
+            lines.append(line)
+    cells.append((cell_type, tags, lines))
+    # Text before the first header becomes a code cell only if it is not blank.
+    if not _strip_blank_lines(cells[0][2]):
+        cells.pop(0)
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}})
+    for index, (cell_type, tags, lines) in enumerate(cells):
+        if cell_type != "code":
+            lines = [_uncomment(line) for line in lines]
+        source = "\n".join(_strip_blank_lines(lines))
+        metadata = {"tags": tags} if tags else {}
+        make = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell,
+                "raw": nbformat.v4.new_raw_cell}[cell_type]
+        nb.cells.append(make(source, id=f"cell-{index:02d}", metadata=metadata))
+    nbformat.validate(nb)
+    return nb
+
+
+def notebook_to_py(nb: nbformat.NotebookNode, name: str = "notebook") -> str:
+    """Render a notebook as a percent-format script (cells, their type and tags; no outputs)."""
+    blocks = []
+    for index, cell in enumerate(nb.cells):
+        header = "# %%" + {"code": "", "markdown": " [markdown]", "raw": " [raw]"}[cell.cell_type]
+        tags = cell.get("metadata", {}).get("tags", [])
+        if tags:
+            header += " tags=" + json.dumps(list(tags))
+        lines = cell.source.splitlines()
+        if cell.cell_type != "code":
+            lines = [f"# {line}" if line else "#" for line in lines]
+        for line in lines:
+            if _LOOKS_LIKE_HEADER.match(line):
+                raise ValueError(f"{name}: cell {index} has a line {line!r} that would read back as a cell header.")
+        blocks.append("\n".join([header, *lines]))
+    return "\n\n".join(blocks) + "\n"
+
+
+# ----------------------------------------------------------------------------- saving rule
+
+
+def _checks_output(source: str) -> bool:
+    """True if a line of ``source`` is the comment ``# NBVAL_CHECK_OUTPUT`` (nbval's rule)."""
+    for line in source.splitlines():
+        line = line.strip()
+        if line.startswith("#") and line.lstrip("#").strip() == CHECK_OUTPUT_MARKER:
+            return True
+    return False
+
+
+def strip_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Apply the saving rule to ``nb`` in place and return it.
+
+    Keeps outputs only in ``# NBVAL_CHECK_OUTPUT`` code cells, sets every execution count
+    to None, removes widget state and execution timing metadata.
+    """
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        cell.get("metadata", {}).pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        cell.execution_count = None
+        if not _checks_output(cell.source):
+            cell.outputs = []
+        for output in cell.outputs:
+            if "execution_count" in output:
+                output.execution_count = None
+    return nb
+
+
+def _save(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Validate, then write with nbformat's layout (indent 1, trailing newline)."""
+    nbformat.validate(nb)
+    nbformat.write(nb, path)
+
+
+# ----------------------------------------------------------------------------- execution
+
+
+def _kernel_manager_class():
+    """An nbclient kernel manager that always starts ipykernel on *this* interpreter.
+
+    A ``python3`` kernelspec found on the machine could point at another Python; the
+    course must run in the environment that runs the tool.
+    """
+    import zmq
+    from ipykernel.kernelspec import get_kernel_dict
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ThisPythonKernelSpecManager(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+            # -Xfrozen_modules=off: what `ipykernel install` uses, so the debugger does not warn.
+            python_arguments = ["-Xfrozen_modules=off"] if sys.version_info >= (3, 11) else []
+            spec = get_kernel_dict(python_arguments=python_arguments)
+            return KernelSpec(argv=spec["argv"], display_name=KERNELSPEC["display_name"],
+                              language="python", metadata=spec.get("metadata", {}))
+
+    class ThisPythonKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            kwargs.setdefault("kernel_spec_manager", ThisPythonKernelSpecManager())
+            # Recent jupyter_client can encrypt the local connection (else ipykernel warns).
+            if self.class_traits().get("transport_encryption") is not None and zmq.has("curve"):
+                kwargs.setdefault("transport_encryption", "auto")
+            super().__init__(**kwargs)
+
+    return ThisPythonKernelManager
+
+
+def _last_line(text: str) -> str:
+    """Last non-blank line of ``text`` (or "" if none)."""
+    lines = [line for line in str(text).splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+def run_notebook(path: str | Path, profile: str = "smoke", timeout: int = 600) -> tuple[bool, str]:
+    """Execute the notebook at ``path`` and, if every cell succeeds, save it with the saving rule.
+
+    The kernel runs in the notebook's folder with ``CNNCOURSE_PROFILE=profile``;
+    ``timeout`` is per cell, in seconds. Returns (ok, one-line report). On failure the
+    file is left untouched and the report names the cell index (0-based, counting all
+    cells), its first line and the error's last line.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    metadata = copy.deepcopy(nb.metadata)  # nbclient writes the kernel's language_info into it
+    current = {"index": None}
+
+    def on_cell_execute(cell, cell_index):
+        current["index"] = cell_index
+
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        kernel_manager_class=_kernel_manager_class(),
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+        on_cell_execute=on_cell_execute,
+    )
+    start = time.perf_counter()
+    try:
+        client.execute(env={**os.environ, "CNNCOURSE_PROFILE": profile})
+    except Exception as error:  # any failure: report it, keep the file as it was
+        elapsed = time.perf_counter() - start
+        if isinstance(error, CellExecutionError):
+            message = f"{error.ename}: {_last_line(error.evalue)}"
+        elif isinstance(error, CellTimeoutError):
+            message = f"the cell ran longer than --timeout {timeout} s"
+        else:
+            message = _last_line(f"{type(error).__name__}: {error}")
+        index = current["index"]
+        if index is None:
+            return False, f"{path}: FAILED after {elapsed:.1f} s before any cell ran: {message}"
+        first = nb.cells[index].source.strip().splitlines()[0] if nb.cells[index].source.strip() else ""
+        return False, f"{path}: FAILED after {elapsed:.1f} s in cell {index} (`{first}`): {message}"
+    elapsed = time.perf_counter() - start
+    nb.metadata = metadata
+    _save(strip_notebook(nb), path)
+    return True, f"{path}: ok in {elapsed:.1f} s"
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry point; returns the exit status (0 ok, 1 a notebook failed, 2 bad input)."""
+    parser = argparse.ArgumentParser(prog="python tools/nbtool.py", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    py2nb = commands.add_parser("py2nb", help="convert a percent-format script to a notebook")
+    py2nb.add_argument("src", type=Path)
+    py2nb.add_argument("dest", type=Path)
+    nb2py = commands.add_parser("nb2py", help="convert a notebook to a percent-format script")
+    nb2py.add_argument("src", type=Path)
+    nb2py.add_argument("dest", type=Path)
+    run = commands.add_parser("run", help="execute notebooks and save them with only the checked outputs")
+    run.add_argument("notebooks", nargs="+", type=Path)
+    run.add_argument("--profile", choices=PROFILES, default="smoke", help="sets CNNCOURSE_PROFILE (default: smoke)")
+    run.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell (default: 600)")
+    strip = commands.add_parser("strip", help="keep only the NBVAL_CHECK_OUTPUT outputs, without executing")
+    strip.add_argument("notebooks", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+
+    inputs = [args.src] if args.command in ("py2nb", "nb2py") else args.notebooks
+    missing = [str(path) for path in inputs if not path.is_file()]
+    if missing:
+        print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "py2nb":
+            _save(py_to_notebook(args.src.read_text(encoding="utf-8"), name=str(args.src)), args.dest)
+        elif args.command == "nb2py":
+            text = notebook_to_py(nbformat.read(args.src, as_version=4), name=str(args.src))
+            args.dest.write_text(text, encoding="utf-8")
+        elif args.command == "strip":
+            for path in args.notebooks:
+                _save(strip_notebook(nbformat.read(path, as_version=4)), path)
+        else:
+            failed = 0
+            for path in args.notebooks:
+                ok, report = run_notebook(path, profile=args.profile, timeout=args.timeout)
+                print(report, flush=True)
+                failed += not ok
+            return 1 if failed else 0
+    except (ValueError, nbformat.ValidationError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

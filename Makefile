@@ -1,0 +1,46 @@
+# The course's two commands: `make lab` (learners) and `make test` (CI and developers).
+# Both create .venv with plain pip when it is missing and install the course into it.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.cnncourse-installed
+PROFILE ?= $(or $(CNNCOURSE_PROFILE),smoke)
+LAB_ARGS ?=
+JOBS ?= 2
+# JupyterLab refuses to start as root unless told; containers and CI machines often run as root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
+
+.PHONY: lab test unit notebooks exercises benchmarks info clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+## lab: open JupyterLab on the notebooks (offline data by default)
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
+		--LabApp.news_url=None --LabApp.extension_manager=readonly $(ROOT_FLAG) $(LAB_ARGS)
+
+## test: unit tests, exercise checks, then nbval on every notebook and solution (profile: $(PROFILE))
+test: $(STAMP)
+	$(PY) -m cnncourse.exercises --check
+	CNNCOURSE_PROFILE=$(PROFILE) $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider \
+		--nbval-lax --nbval-current-env tests notebooks solutions
+
+unit: $(STAMP)
+	CNNCOURSE_PROFILE=smoke $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider tests
+
+## exercises: regenerate exercises/ from solutions/
+exercises: $(STAMP)
+	$(PY) -m cnncourse.exercises
+
+## benchmarks: run every script in benchmarks/ (each prints its figure last)
+benchmarks: $(STAMP)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+info: $(STAMP)
+	$(PY) -m cnncourse info
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache

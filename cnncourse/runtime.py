@@ -139,8 +139,8 @@ def course_dir() -> Path:
     if env:
         return Path(env).expanduser().resolve()
     checkout = Path(__file__).resolve().parent.parent
-    if (checkout / "notebooks").is_dir():
-        return checkout
+    if (checkout / "pyproject.toml").is_file() or (checkout / "notebooks").is_dir():
+        return checkout  # an editable install: the course's own checkout
     return Path.home() / "cnncourse"
 
 

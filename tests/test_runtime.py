@@ -68,7 +68,7 @@ def test_folders_follow_one_environment_variable(monkeypatch, tmp_path):
     assert runtime.course_dir() == tmp_path
     assert runtime.data_dir() == tmp_path / "data" and runtime.output_dir() == tmp_path / "outputs"
     monkeypatch.delenv("CNNCOURSE_HOME")
-    assert (runtime.course_dir() / "notebooks").is_dir()  # the checkout
+    assert (runtime.course_dir() / "pyproject.toml").is_file()  # the checkout
 
 
 def test_describe_prints_versions_device_profile_and_data(smoke_profile):

@@ -10,7 +10,7 @@ JOBS ?= 2
 # JupyterLab refuses to start as root unless told; containers and CI machines often run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: lab test unit notebooks exercises benchmarks info clean
+.PHONY: lab test unit site exercises benchmarks info clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	CNNCOURSE_PROFILE=smoke $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider tests
+
+## site: execute every chapter with papermill in PROFILE and write HTML pages + site/index.html
+##       e.g. make site PROFILE=cpu  or  make site PROFILE=smoke SITE_ARGS='-p EPOCHS 3'
+SITE_ARGS ?=
+site: $(STAMP)
+	$(PY) tools/render_course.py --profile $(PROFILE) --out site $(SITE_ARGS)
 
 ## exercises: regenerate exercises/ from solutions/
 exercises: $(STAMP)

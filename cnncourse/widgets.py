@@ -25,9 +25,11 @@ __all__ = ["Explorer"]
 class Explorer:
     """Controls that re-run ``compute`` and re-draw ``draw(result)`` whenever a value changes.
 
-    ``summary(result) -> str`` (optional) prints one line above the figure, e.g. the output
-    shape. ``result`` holds the latest computed value and ``seconds`` how long the last
-    compute + draw took.
+    Above the figure one line shows the controls' values and, with ``summary(result) -> str``,
+    what they gave (e.g. the output shape), so the text changes with every move and reads
+    the same in a static export. ``result`` holds the latest computed value and ``seconds``
+    how long the last compute + draw took. The box carries the CSS class
+    ``cnncourse-explorer`` (the browser tests find widgets by it).
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class Explorer:
         self.output = widgets.Output()
         header = [widgets.HTML(f"<b>{title}</b>")] if title else []
         self.widget = widgets.VBox(header + [widgets.HBox(list(controls.values())), self.output])
+        self.widget.add_class("cnncourse-explorer")
         self.result: Any = None
         self.seconds = 0.0
         self.refresh()
@@ -64,14 +67,18 @@ class Explorer:
         self.result = result
         with self.output:
             clear_output(wait=True)
-            if self.summary is not None:
-                print(self.summary(result))
+            print(self.describe(result))
             fig = self.draw(result)
             if fig is not None:
                 display(fig)
                 plt.close(fig)
         self.seconds = time.perf_counter() - start
         return result
+
+    def describe(self, result: Any) -> str:
+        """The one line printed above the figure: control values, then the summary."""
+        values = ", ".join(f"{name}={_short(value)}" for name, value in self.values().items())
+        return f"{values} → {self.summary(result)}" if self.summary is not None else values
 
     def _on_change(self, _change) -> None:
         self.refresh()
@@ -82,3 +89,7 @@ class Explorer:
 
     def _ipython_display_(self) -> None:
         display(self.widget)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -21,6 +21,8 @@ def test_changing_a_control_recomputes():
     assert ex.result == 9
     ex.controls["n"].value = 7
     assert ex.result == 49 and ex.values() == {"n": 7}
+    assert ex.describe(ex.result) == "n=7 → result 49"
+    assert "cnncourse-explorer" in ex.widget._dom_classes
     assert ex.seconds >= 0
     assert ex.static_figure().axes[0].get_title() == "n² = 49"
 

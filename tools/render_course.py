@@ -1,0 +1,151 @@
+"""Render the whole course: execute every notebook with papermill, write HTML pages and an index.
+
+    python tools/render_course.py --profile cpu            # all of notebooks/ into site/
+    python tools/render_course.py --profile smoke notebooks/01_introduction.ipynb -p EPOCHS 3
+
+Each chapter is executed in the chosen profile (its ``parameters`` cell gets ``PROFILE`` and
+any ``-p NAME VALUE``), saved executed (with widget state) under ``site/executed/``, converted
+to ``site/NN_name.html``, and timed. ``site/index.html`` links the chapters with their run
+times and the key numbers each measured (``cnncourse.report.key_numbers``);
+``site/timings.json`` keeps the times for the chapters' time labels.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import html
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cnncourse.report import KEY_NUMBERS_MIME, format_value  # noqa: E402
+
+
+def chapter_title(nb) -> str:
+    """The first markdown heading of a notebook."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return "untitled"
+
+
+def key_numbers_of(nb) -> dict:
+    """All key numbers a notebook's outputs declared, in order."""
+    found: dict = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if KEY_NUMBERS_MIME in data:
+                found.update(data[KEY_NUMBERS_MIME].get("values", {}))
+    return found
+
+
+def _parse_value(text: str):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def render(notebooks: list[Path], out: Path, profile: str, parameters: dict, timeout: int = 1800) -> list[dict]:
+    """Execute and convert each notebook; return one record per chapter."""
+    import papermill
+    from nbconvert import HTMLExporter
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "executed").mkdir(exist_ok=True)
+    os.environ["CNNCOURSE_PROFILE"] = profile  # also for anything a kernel starts
+    exporter = HTMLExporter(template_name="lab")
+    records = []
+    for path in notebooks:
+        executed = out / "executed" / path.name
+        start = time.perf_counter()
+        error = None
+        try:
+            papermill.execute_notebook(
+                str(path), str(executed), parameters={"PROFILE": profile, **parameters},
+                cwd=str(path.parent), progress_bar=False, execution_timeout=timeout,
+            )
+        except Exception as err:  # noqa: BLE001 - one failing chapter must not hide the others
+            error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+        seconds = time.perf_counter() - start
+        nb = nbformat.read(executed, as_version=4) if executed.exists() else nbformat.read(path, as_version=4)
+        body, _ = exporter.from_notebook_node(nb)
+        page = out / f"{path.stem}.html"
+        page.write_text(body, encoding="utf-8")
+        record = {"notebook": path.name, "title": chapter_title(nb), "page": page.name, "seconds": round(seconds, 1),
+                  "key_numbers": key_numbers_of(nb), "error": error}
+        records.append(record)
+        status = "FAILED " + error if error else "ok"
+        print(f"{path.name}: {seconds:6.1f} s  {status}", flush=True)
+    return records
+
+
+def write_index(records: list[dict], out: Path, profile: str, parameters: dict) -> Path:
+    """site/index.html and site/timings.json."""
+    rows = []
+    for r in records:
+        numbers = "<br>".join(f"{html.escape(k)} = {html.escape(format_value(v))}" for k, v in r["key_numbers"].items())
+        status = f'<span style="color:#b00">failed: {html.escape(r["error"])}</span>' if r["error"] else numbers
+        rows.append(f'<tr><td><a href="{html.escape(r["page"])}">{html.escape(r["title"])}</a></td>'
+                    f'<td style="text-align:right">{r["seconds"]:.0f} s</td><td>{status}</td></tr>')
+    total = sum(r["seconds"] for r in records)
+    import platform
+
+    import torch
+
+    hardware = f"{platform.machine()}, {os.cpu_count()} cores" + (
+        f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "")
+    params = ", ".join(f"{k}={v!r}" for k, v in parameters.items()) or "none"
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>cnncourse</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;vertical-align:top}}</style>
+</head><body><h1>cnncourse: convolutional neural networks, measured</h1>
+<p>Executed in the <b>{html.escape(profile)}</b> profile on {html.escape(hardware)} (extra parameters: {html.escape(params)});
+{total / 60:.1f} minutes in all.</p>
+<table><tr><th>chapter</th><th>run time</th><th>key numbers it measured</th></tr>
+{''.join(rows)}
+</table></body></html>
+"""
+    index = out / "index.html"
+    index.write_text(page, encoding="utf-8")
+    (out / "timings.json").write_text(json.dumps(
+        {"profile": profile, "hardware": hardware, "seconds": {r["notebook"]: r["seconds"] for r in records}}, indent=1) + "\n")
+    return index
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/*.ipynb")
+    parser.add_argument("--profile", default=os.environ.get("CNNCOURSE_PROFILE", "cpu"), choices=["smoke", "cpu", "gpu"])
+    parser.add_argument("--out", type=Path, default=ROOT / "site")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="a papermill parameter for every notebook, e.g. -p EPOCHS 3")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    args = parser.parse_args(argv)
+    notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    missing = [str(p) for p in notebooks if not p.is_file()]
+    if missing:
+        print(f"render_course: no such notebook(s): {', '.join(missing)}", file=sys.stderr)
+        return 2
+    parameters = {name: _parse_value(value) for name, value in args.parameter}
+    records = render([p.resolve() for p in notebooks], args.out, args.profile, parameters, args.timeout)
+    index = write_index(records, args.out, args.profile, parameters)
+    failed = [r["notebook"] for r in records if r["error"]]
+    print(f"wrote {index} ({len(records)} chapters, {sum(r['seconds'] for r in records) / 60:.1f} min)")
+    if failed:
+        print(f"render_course: {len(failed)} chapter(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

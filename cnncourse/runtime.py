@@ -30,6 +30,7 @@ __all__ = [
     "course_dir",
     "data_dir",
     "output_dir",
+    "require",
 ]
 
 PROFILE_ENV = "CNNCOURSE_PROFILE"
@@ -195,3 +196,31 @@ def _version_of(module: str) -> str:
         return __import__(module).__version__
     except ImportError:
         return "not installed"
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def require(version: str, file=None) -> bool:
+    """Say whether the installed cnncourse is at least ``version``; if not, the one command that fixes it.
+
+    The first cell of every notebook calls this, so a learner with an old install learns
+    it at once rather than from a strange error halfway through.
+    """
+    from . import __version__
+
+    ok = _version_tuple(__version__) >= _version_tuple(version)
+    if ok:
+        print(f"cnncourse {__version__} (this notebook needs >= {version}) ✓", file=file or sys.stdout)
+    else:
+        print(
+            f"✗ this notebook needs cnncourse >= {version} but {__version__} is installed: run "
+            f"`python -m pip install -e \"{course_dir()}\"` (or `make lab`), then restart the kernel.",
+            file=file or sys.stdout,
+        )
+    return ok

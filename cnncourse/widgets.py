@@ -12,6 +12,8 @@ Taught in notebooks/01_introduction.ipynb.
 """
 from __future__ import annotations
 
+import base64
+import io
 import time
 from typing import Any, Callable
 
@@ -87,8 +89,25 @@ class Explorer:
         """The default view as a plain figure (for exports without a live kernel)."""
         return self.draw(self.compute(**self.values()))
 
+    def mimebundle(self) -> dict:
+        """The widget view plus a static copy of the current view (PNG and text).
+
+        Frontends with a live kernel render the widget; GitHub, nbviewer, VS Code without a
+        kernel and static HTML exports fall back to the PNG, so the notebook still reads.
+        """
+        fig = self.static_figure()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+        plt.close(fig)
+        return {
+            "application/vnd.jupyter.widget-view+json": {
+                "model_id": self.widget.model_id, "version_major": 2, "version_minor": 0},
+            "image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+            "text/plain": f"{self.describe(self.result)} (interactive widget; static view shown)",
+        }
+
     def _ipython_display_(self) -> None:
-        display(self.widget)
+        display(self.mimebundle(), raw=True)
 
 
 def _short(value: Any) -> str:

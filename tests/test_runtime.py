@@ -85,3 +85,12 @@ def test_command_line_info(capsys):
 
     assert main(["info"]) == 0
     assert "torch" in capsys.readouterr().out
+
+
+def test_require_prints_the_fix_for_an_old_install(capsys):
+    assert runtime.require("0.1")
+    assert "✓" in capsys.readouterr().out
+    assert not runtime.require("99.0")
+    out = capsys.readouterr().out
+    assert out.startswith("✗ this notebook needs cnncourse >= 99.0") and "pip install -e" in out
+    assert runtime._version_tuple("0.10.1") > runtime._version_tuple("0.9")

@@ -32,3 +32,13 @@ def test_controls_are_validated():
         Explorer(square, draw)
     with pytest.raises(TypeError, match="must be an ipywidgets control"):
         Explorer(square, draw, n=3)
+
+
+def test_static_fallback_has_the_default_view_as_png():
+    import base64
+
+    ex = Explorer(square, draw, summary=lambda r: f"result {r}", n=widgets.IntSlider(4, 1, 10))
+    bundle = ex.mimebundle()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == ex.widget.model_id
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
+    assert bundle["text/plain"].startswith("n=4 → result 16")

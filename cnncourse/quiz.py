@@ -1,0 +1,119 @@
+"""Self-check quizzes: a few questions at the end of each chapter, answered and explained on the spot.
+
+Questions live in ``cnncourse/quizzes/NN_topic.json``::
+
+    {"chapter": "01_introduction", "questions": [
+      {"question": "...", "choices": ["...", "..."], "answer": 1, "explanation": "..."},
+      {"question": "...", "answer": 61706, "tolerance": 0, "explanation": "...",
+       "verify": "sum(p.numel() for p in torch.nn.Conv2d(1, 6, 5).parameters())"}
+    ]}
+
+A question with ``choices`` is multiple choice (``answer`` is the index of the right one); one
+without is numeric (``answer`` ± ``tolerance``). ``verify`` (optional) is a Python expression the
+tests evaluate to prove the answer key right. :func:`grade` is the pure part, tested directly;
+:func:`quiz` wraps it in ipywidgets and also prints the questions as text, so the notebook reads
+well where widgets do not render.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+
+__all__ = ["Question", "load_quiz", "grade", "quiz", "quiz_names"]
+
+
+@dataclass(frozen=True)
+class Question:
+    question: str
+    answer: float | int
+    explanation: str
+    choices: tuple[str, ...] = ()
+    tolerance: float = 0.0
+    verify: str | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return not self.choices
+
+
+def quiz_names() -> list[str]:
+    """The chapters that have a quiz."""
+    return sorted(p.name[:-5] for p in resources.files("cnncourse.quizzes").iterdir() if p.name.endswith(".json"))
+
+
+def load_quiz(chapter: str) -> list[Question]:
+    """The questions of a chapter (e.g. ``"01_introduction"``), validated."""
+    path = resources.files("cnncourse.quizzes") / f"{chapter}.json"
+    if not path.is_file():
+        raise ValueError(f"no quiz for {chapter!r}; quizzes exist for {', '.join(quiz_names())}")
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    questions = []
+    for i, q in enumerate(raw["questions"], 1):
+        where = f"quiz {chapter}, question {i}"
+        unknown = set(q) - {"question", "answer", "explanation", "choices", "tolerance", "verify"}
+        if unknown:
+            raise ValueError(f"{where}: unknown field(s) {sorted(unknown)}")
+        question = Question(q["question"], q["answer"], q["explanation"], tuple(q.get("choices", ())),
+                            float(q.get("tolerance", 0.0)), q.get("verify"))
+        if question.choices and not (isinstance(question.answer, int) and 0 <= question.answer < len(question.choices)):
+            raise ValueError(f"{where}: answer {question.answer!r} is not an index into its {len(question.choices)} choices")
+        if question.choices and len(set(question.choices)) != len(question.choices):
+            raise ValueError(f"{where}: two choices are the same")
+        if not question.explanation.strip():
+            raise ValueError(f"{where}: needs an explanation")
+        questions.append(question)
+    if not 3 <= len(questions) <= 6:
+        raise ValueError(f"quiz {chapter} has {len(questions)} questions; a chapter quiz has 3 to 6")
+    return questions
+
+
+def grade(question: Question, response) -> tuple[bool, str]:
+    """(correct, one-paragraph feedback) for a response: a choice index, or a number for numeric questions."""
+    if response is None or response == "":
+        return False, "Pick an answer first."
+    if question.numeric:
+        try:
+            value = float(response)
+        except (TypeError, ValueError):
+            return False, f"Type a number (got {response!r})."
+        right = math.isclose(value, float(question.answer), abs_tol=question.tolerance + 1e-12)
+    else:
+        right = int(response) == question.answer
+    verdict = "✓ Right." if right else "✗ Not quite."
+    return right, f"{verdict} {question.explanation}"
+
+
+def quiz(chapter: str):
+    """Show a chapter's quiz as widgets (with a plain-text copy of the questions for static exports)."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    questions = load_quiz(chapter)
+    boxes = []
+    for i, q in enumerate(questions, 1):
+        if q.numeric:
+            control = widgets.Text(description="answer", placeholder="a number")
+        else:
+            control = widgets.RadioButtons(options=[(text, k) for k, text in enumerate(q.choices)], value=None,
+                                           layout={"width": "max-content"})
+        button = widgets.Button(description="Check", button_style="primary")
+        feedback = widgets.HTML()
+
+        def on_click(_b, q=q, control=control, feedback=feedback):
+            right, text = grade(q, control.value)
+            color = "#137333" if right else "#b3261e"
+            feedback.value = f'<div style="color:{color};max-width:50em">{text}</div>'
+
+        button.on_click(on_click)
+        boxes.append(widgets.VBox([widgets.HTML(f"<b>{i}. {q.question}</b>"), control, button, feedback]))
+    text = "\n".join(
+        f"{i}. {q.question}" + "".join(f"\n   ({chr(97 + k)}) {c}" for k, c in enumerate(q.choices))
+        for i, q in enumerate(questions, 1)
+    )
+    box = widgets.VBox(boxes)
+    display({"text/plain": f"Self-check quiz ({len(questions)} questions):\n{text}",
+             "application/vnd.jupyter.widget-view+json": {"model_id": box.model_id, "version_major": 2, "version_minor": 0}},
+            raw=True)
+    return box

@@ -9,8 +9,9 @@ import importlib
 import pkgutil
 
 from .core import Case, Checker, CheckResult, check, checkers, compare, register, run_check
+from .tutor import hint, show_solution
 
-__all__ = ["Case", "Checker", "CheckResult", "check", "checkers", "compare", "register", "run_check"]
+__all__ = ["Case", "Checker", "CheckResult", "check", "checkers", "compare", "hint", "register", "run_check", "show_solution"]
 
 
 def _load_chapters() -> None:

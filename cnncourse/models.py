@@ -11,7 +11,17 @@ from typing import Callable
 import torch
 from torch import nn
 
-__all__ = ["LeNetConfig", "LeNet5", "make_activation", "make_norm", "count_parameters", "feature_maps"]
+__all__ = [
+    "LeNetConfig",
+    "LeNet5",
+    "ResNetConfig",
+    "BasicBlock",
+    "SmallResNet",
+    "make_activation",
+    "make_norm",
+    "count_parameters",
+    "feature_maps",
+]
 
 # The activations the course compares, by the names used everywhere in the course.
 _ACTIVATION_CLASSES = {
@@ -133,6 +143,94 @@ def _pool(kind: str, channels: int) -> nn.Module:
     if kind == "none":
         return nn.Identity()
     raise ValueError(f"unknown pool {kind!r}; choose max, avg, conv or none")
+
+
+@dataclass(frozen=True)
+class ResNetConfig:
+    """A small ResNet for 28x28 or 32x32 images: a 3x3 stem, stages of basic blocks, GAP, one linear layer.
+
+    ``widths[i]`` channels in stage i; every stage after the first halves the map with a
+    stride-2 block. ``(16, 32, 64)`` with 2 blocks per stage is He et al.'s ResNet-14 for CIFAR
+    (their ResNet-20 has 3 blocks per stage).
+    """
+
+    in_channels: int = 1
+    num_classes: int = 10
+    widths: tuple[int, ...] = (16, 32, 64)
+    blocks_per_stage: int = 2
+    norm: str = "batch"
+    activation: str | Callable[[], nn.Module] = "relu"
+    dropout: float = 0.0
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with a skip connection: out = act(x' + F(x)) (He et al. 2016, Fig. 2).
+
+    When the block changes the width or halves the map, the skip is a 1x1 stride-S convolution
+    (their option B) so the shapes match.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, norm: str = "batch",
+                 activation: str | Callable[[], nn.Module] = "relu"):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=norm == "none")
+        self.norm1 = make_norm(norm, out_channels)
+        self.act1 = make_activation(activation)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=norm == "none")
+        self.norm2 = make_norm(norm, out_channels)
+        self.skip = nn.Identity()
+        if stride != 1 or in_channels != out_channels:
+            self.skip = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=norm == "none"),
+                                      make_norm(norm, out_channels))
+        self.act2 = make_activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (N, C_in, H, W) -> (N, C_out, H/S, W/S)."""
+        out = self.act1(self.norm1(self.conv1(x)))
+        out = self.norm2(self.conv2(out))
+        return self.act2(out + self.skip(x))
+
+
+class SmallResNet(nn.Module):
+    """A ResNet-style CNN for the capstone (notebooks/12_capstone.ipynb).
+
+    stem (3x3 conv) -> stage 1 .. stage k (basic blocks) -> global average pool -> linear.
+    Named stages (``stem``, ``stage1``, ...) let :func:`feature_maps` and Grad-CAM tap them.
+    """
+
+    def __init__(self, config: ResNetConfig | None = None, **overrides):
+        super().__init__()
+        if config is None:
+            config = ResNetConfig(**overrides)
+        elif overrides:
+            raise TypeError("pass either a ResNetConfig or keyword overrides, not both")
+        self.config = cfg = config
+        if not cfg.widths or cfg.blocks_per_stage < 1:
+            raise ValueError("SmallResNet needs at least one stage width and one block per stage")
+        self.stem = nn.Sequential(
+            nn.Conv2d(cfg.in_channels, cfg.widths[0], 3, padding=1, bias=cfg.norm == "none"),
+            make_norm(cfg.norm, cfg.widths[0]),
+            make_activation(cfg.activation),
+        )
+        channels = cfg.widths[0]
+        for i, width in enumerate(cfg.widths, 1):
+            blocks = [BasicBlock(channels if b == 0 else width, width, stride=2 if (b == 0 and i > 1) else 1,
+                                 norm=cfg.norm, activation=cfg.activation)
+                      for b in range(cfg.blocks_per_stage)]
+            self.add_module(f"stage{i}", nn.Sequential(*blocks))
+            channels = width
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(cfg.dropout),
+                                  nn.Linear(channels, cfg.num_classes))
+        for m in self.modules():  # He initialisation for ReLU networks
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (N, C, H, W) -> logits (N, num_classes)."""
+        x = self.stem(x)
+        for i in range(1, len(self.config.widths) + 1):
+            x = getattr(self, f"stage{i}")(x)
+        return self.head(x)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:

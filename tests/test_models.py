@@ -50,3 +50,24 @@ def test_feature_maps_taps_layers_without_changing_the_model():
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # BN stats untouched
     with pytest.raises(KeyError, match="no layer"):
         models.feature_maps(model, torch.rand(1, 1, 28, 28), ["conv9"])
+
+
+@pytest.mark.parametrize("in_channels, size", [(1, 28), (3, 32)])
+def test_small_resnet_shapes_and_skip_connections(in_channels, size):
+    model = models.SmallResNet(in_channels=in_channels)
+    assert model(torch.rand(2, in_channels, size, size)).shape == (2, 10)
+    maps = models.feature_maps(model, torch.rand(1, in_channels, size, size), ["stage1", "stage3"])
+    assert maps["stage1"].shape[1:] == (16, size, size) and maps["stage3"].shape[1:] == (64, size // 4 + (size % 4 > 0), size // 4 + (size % 4 > 0))
+    block = model.stage2[0]
+    assert isinstance(block.skip, nn.Sequential)  # width and size change: 1x1 projection
+    assert isinstance(model.stage1[0].skip, nn.Identity)
+    with pytest.raises(ValueError, match="at least one stage"):
+        models.SmallResNet(widths=())
+
+
+def test_small_resnet_block_is_identity_plus_residual():
+    block = models.BasicBlock(4, 4, norm="none", activation="relu")
+    for p in (block.conv2.weight, block.conv2.bias):
+        nn.init.zeros_(p)  # F(x) = 0: the block passes relu(x) through
+    x = torch.randn(2, 4, 5, 5)
+    assert torch.allclose(block(x), torch.relu(x))

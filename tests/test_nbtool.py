@@ -99,9 +99,10 @@ def test_strip_keeps_only_checked_outputs(tmp_path):
     nb = nbformat.read(path, as_version=4)
     checked, plain, trailing = nb.cells[1:]
     assert [output.data["text/plain"] for output in checked.outputs] == ["2"]
-    assert checked.outputs[0].execution_count is None
+    # checked cells keep their position's count (nbval fails an "unrun" cell with outputs)
+    assert checked.execution_count == 1 and checked.outputs[0].execution_count == 1
     assert plain.outputs == [] and trailing.outputs == []
-    assert all(cell.execution_count is None for cell in nb.cells[1:])
+    assert plain.execution_count is None and trailing.execution_count is None
     assert "execution" not in checked.metadata
     assert "widgets" not in nb.metadata
     first = path.read_bytes()
@@ -132,7 +133,7 @@ def test_run_keeps_only_checked_outputs(tmp_path, capsys):
     assert [output.text for output in nb.cells[0].outputs] == ["2\n"]
     assert nb.cells[1].outputs == []
     assert [output.text for output in nb.cells[2].outputs] == ["cpu chapter\n"]  # profile, cwd
-    assert all(cell.execution_count is None for cell in nb.cells)
+    assert [cell.execution_count for cell in nb.cells] == [1, None, 3]
     assert nb.metadata == {"language_info": {"name": "python"}}  # kernel info not written back
 
 

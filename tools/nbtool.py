@@ -156,20 +156,25 @@ def _checks_output(source: str) -> bool:
 def strip_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Apply the saving rule to ``nb`` in place and return it.
 
-    Keeps outputs only in ``# NBVAL_CHECK_OUTPUT`` code cells, sets every execution count
-    to None, removes widget state and execution timing metadata.
+    Keeps outputs only in ``# NBVAL_CHECK_OUTPUT`` code cells; those get the execution
+    count of their position among the code cells (nbval skips a cell whose count is None
+    but fails it as "unrun" if it has outputs), every other cell gets None. Removes widget
+    state and execution timing metadata. Deterministic, so re-running gives the same file.
     """
     nb.metadata.pop("widgets", None)
+    position = 0
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)
         if cell.cell_type != "code":
             continue
-        cell.execution_count = None
-        if not _checks_output(cell.source):
+        position += 1
+        checked = _checks_output(cell.source)
+        if not checked:
             cell.outputs = []
+        cell.execution_count = position if checked and cell.outputs else None
         for output in cell.outputs:
             if "execution_count" in output:
-                output.execution_count = None
+                output.execution_count = cell.execution_count
     return nb
 
 

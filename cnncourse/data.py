@@ -35,6 +35,7 @@ __all__ = [
     "load_splits",
     "sample_photo",
     "stratified_split",
+    "stratified_subset",
     "channel_stats",
     "normalize",
     "TensorLoader",
@@ -300,8 +301,8 @@ def stratified_split(
     return tuple(torch.from_numpy(p) for p in parts)
 
 
-def _cap(ds: ImageSet, size: int | None, seed: int) -> ImageSet:
-    """At most ``size`` samples, drawn stratified so every class stays represented."""
+def stratified_subset(ds: ImageSet, size: int | None, seed: int = 0) -> ImageSet:
+    """At most ``size`` samples of ``ds``, drawn stratified so every class keeps its share."""
     if size is None or size >= len(ds):
         return ds
     frac = size / len(ds)
@@ -337,7 +338,7 @@ def load_splits(
         train, val = full.subset(tr), full.subset(va)
     if val_size is None and train_size is not None:  # keep the validation set in proportion
         val_size = max(len(full.classes), round(train_size * len(val) / len(train)))
-    return Splits(_cap(train, train_size, seed), _cap(val, val_size, seed), _cap(test, test_size, seed))
+    return Splits(stratified_subset(train, train_size, seed), stratified_subset(val, val_size, seed), stratified_subset(test, test_size, seed))
 
 
 def channel_stats(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -59,6 +59,13 @@ def test_stratified_split_keeps_class_proportions_and_is_disjoint():
         data.stratified_split(torch.tensor([0, 0, 0, 1, 1, 1, 9]), (0.5, 0.5))
 
 
+def test_stratified_subset_keeps_class_shares():
+    ds = data.load_dataset("mnist-offline")
+    small = data.stratified_subset(ds, 200, seed=1)
+    assert len(small) == 200 and torch.bincount(small.labels).tolist() == [20] * 10
+    assert data.stratified_subset(ds, None) is ds and data.stratified_subset(ds, 10**6) is ds
+
+
 def test_load_splits_caps_sizes_and_keeps_classes():
     s = data.load_splits("mnist-offline", train_size=300, test_size=100, seed=0)
     assert len(s.train) == 300 and len(s.test) == 100

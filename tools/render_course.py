@@ -122,6 +122,15 @@ def write_index(records: list[dict], out: Path, profile: str, parameters: dict) 
     return index
 
 
+def record_timings(records: list[dict], profile: str, path: Path = ROOT / "notebooks" / "timings.json") -> None:
+    """Merge this run's chapter times into notebooks/timings.json (read by tools/time_labels.py)."""
+    timings = json.loads(path.read_text()) if path.exists() else {}
+    timings.setdefault(profile, {}).update({r["notebook"]: r["seconds"] for r in records if not r["error"]})
+    timings["hardware"] = f"{os.cpu_count()} CPU cores" if profile != "gpu" else timings.get("hardware", "")
+    path.write_text(json.dumps(timings, indent=1, sort_keys=True) + "\n")
+    print(f"recorded {profile} times in {path}; update the chapters' labels with: python tools/time_labels.py")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/*.ipynb")
@@ -139,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     parameters = {name: _parse_value(value) for name, value in args.parameter}
     records = render([p.resolve() for p in notebooks], args.out, args.profile, parameters, args.timeout)
     index = write_index(records, args.out, args.profile, parameters)
+    if not parameters and all(p.resolve().parent == ROOT / "notebooks" for p in notebooks):
+        record_timings(records, args.profile)
     failed = [r["notebook"] for r in records if r["error"]]
     print(f"wrote {index} ({len(records)} chapters, {sum(r['seconds'] for r in records) / 60:.1f} min)")
     if failed:

@@ -1,0 +1,107 @@
+"""Write each chapter's run-time label from measured times, or check the labels against them.
+
+    python tools/time_labels.py            # rewrite the labels from notebooks/timings.json
+    python tools/time_labels.py --check    # exit 1 if a label is missing or off by more than 2x
+
+``notebooks/timings.json`` is written by ``tools/render_course.py`` (``make site PROFILE=...``),
+one entry per profile it ran, so the labels come from a measured run, never from a guess.
+The label is one line of the chapter's first markdown cell::
+
+    **Run time** (2 CPU cores, measured by `make site`): smoke ≈ 40 s · cpu ≈ 2.5 min
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMINGS = ROOT / "notebooks" / "timings.json"
+LABEL = re.compile(r"^\*\*Run time\*\*.*$", re.MULTILINE)
+PART = re.compile(r"(smoke|cpu|gpu) ≈ ([\d.]+) (s|min)")
+ORDER = ("smoke", "cpu", "gpu")
+
+
+def human(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def label_for(name: str, timings: dict) -> str | None:
+    parts = [f"{profile} ≈ {human(timings[profile][name])}" for profile in ORDER
+             if name in timings.get(profile, {})]
+    if not parts:
+        return None
+    where = timings.get("hardware", "2 CPU cores")
+    return f"**Run time** ({where}, measured by `make site`): " + " · ".join(parts)
+
+
+def read_label(nb) -> dict[str, float]:
+    """{profile: seconds} from a notebook's label (empty if it has none)."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            match = LABEL.search(cell.source)
+            if match:
+                return {p: float(v) * (60 if unit == "min" else 1) for p, v, unit in PART.findall(match.group(0))}
+            return {}
+    return {}
+
+
+def stale(notebooks: list[Path], timings: dict, factor: float = 2.0) -> list[str]:
+    """Problems: a notebook without a label, or a labelled time off by more than ``factor``."""
+    problems = []
+    for path in notebooks:
+        labelled = read_label(nbformat.read(path, as_version=4))
+        if not labelled:
+            problems.append(f"{path.name}: no **Run time** label in its first markdown cell")
+        for profile, measured in ((p, timings.get(p, {}).get(path.name)) for p in ORDER):
+            if measured is None:
+                if profile in ("smoke", "cpu"):
+                    problems.append(f"{path.name}: no measured {profile} time in {TIMINGS.name}; run make site PROFILE={profile}")
+                continue
+            said = labelled.get(profile)
+            if said is None or not (measured / factor <= said <= measured * factor):
+                problems.append(f"{path.name}: label says {profile} {said} s, measured {measured:.0f} s")
+    return problems
+
+
+def write_labels(notebooks: list[Path], timings: dict) -> int:
+    changed = 0
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        label = label_for(path.name, timings)
+        cell = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+        if label is None or cell is None:
+            continue
+        source = LABEL.sub(label, cell.source) if LABEL.search(cell.source) else cell.source.rstrip() + "\n\n" + label
+        if source != cell.source:
+            cell.source = source
+            nbformat.write(nb, path)
+            changed += 1
+    return changed
+
+
+def load_timings() -> dict:
+    return json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    timings = load_timings()
+    if args.check:
+        problems = stale(notebooks, timings)
+        for problem in problems:
+            print(problem)
+        return 1 if problems else 0
+    print(f"updated {write_labels(notebooks, timings)} label(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,6 +2,8 @@
 
 Every function takes tensors (never a model to move around), draws on a new figure (or
 the ``ax`` given) and returns the figure, so notebooks show it and tests can inspect it.
+A figure the function created is closed before it is returned: the notebook shows the
+returned figure once, instead of once more from the inline backend's list of open figures.
 """
 from __future__ import annotations
 
@@ -32,6 +34,12 @@ def _to_hwc(img: torch.Tensor) -> np.ndarray:
     elif img.ndim == 3:
         img = img.permute(1, 2, 0)
     return img.numpy()
+
+
+def _shown(fig):
+    """Close a figure this module created (so it is displayed once, as the return value) and return it."""
+    plt.close(fig)
+    return fig
 
 
 def _grid(n: int, ncols: int | None, cell: float = 1.4, title: str | None = None):
@@ -75,7 +83,7 @@ def show_images(
         if parts:
             ax.set_title(" ".join(parts), fontsize=8, color=color)
     fig.tight_layout()
-    return fig
+    return _shown(fig)
 
 
 def show_kernels(weight: torch.Tensor, ncols: int | None = None, title: str | None = "kernels"):
@@ -96,7 +104,7 @@ def show_kernels(weight: torch.Tensor, ncols: int | None = None, title: str | No
         else:
             ax.imshow(k[0].numpy(), cmap="bwr", vmin=-limit, vmax=limit)
     fig.tight_layout()
-    return fig
+    return _shown(fig)
 
 
 def show_feature_maps(maps: torch.Tensor, ncols: int | None = 8, title: str | None = None, max_maps: int = 32):
@@ -112,12 +120,13 @@ def show_feature_maps(maps: torch.Tensor, ncols: int | None = 8, title: str | No
         ax.imshow(fmap.numpy(), cmap="viridis")
         ax.set_title(str(i), fontsize=7)
     fig.tight_layout()
-    return fig
+    return _shown(fig)
 
 
 def plot_history(history, title: str | None = None, axes=None):
     """Loss and accuracy per epoch (train and, if present, validation) of a fit() History."""
-    if axes is None:
+    owned = axes is None
+    if owned:
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     else:
         fig = axes[0].figure
@@ -137,12 +146,13 @@ def plot_history(history, title: str | None = None, axes=None):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    return _shown(fig) if owned else fig
 
 
 def plot_histories(histories: dict, metric: str = "val_acc", title: str | None = None, ax=None):
     """One curve per run: ``{"label": History}`` -> metric against epoch, for side-by-side comparisons."""
-    if ax is None:
+    owned = ax is None
+    if owned:
         fig, ax = plt.subplots(figsize=(6, 3.5))
     else:
         fig = ax.figure
@@ -152,7 +162,7 @@ def plot_histories(histories: dict, metric: str = "val_acc", title: str | None =
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return fig
+    return _shown(fig) if owned else fig
 
 
 def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -170,7 +180,8 @@ def plot_confusion_matrix(cm: torch.Tensor, classes: Sequence[str] | None = None
     cm = torch.as_tensor(cm).cpu()
     k = cm.shape[0]
     classes = list(classes) if classes is not None else [str(i) for i in range(k)]
-    if ax is None:
+    owned = ax is None
+    if owned:
         fig, ax = plt.subplots(figsize=(0.45 * k + 2, 0.45 * k + 1.5))
     else:
         fig = ax.figure
@@ -185,7 +196,7 @@ def plot_confusion_matrix(cm: torch.Tensor, classes: Sequence[str] | None = None
     ax.set_yticks(range(k), classes)
     ax.set(xlabel="predicted", ylabel="true", title=title)
     fig.tight_layout()
-    return fig
+    return _shown(fig) if owned else fig
 
 
 class LivePlot:

@@ -59,3 +59,12 @@ def test_live_plot_updates_one_display(monkeypatch):
     live.update(h)
     live.close()
     assert shown == [live.fig] and not plt.fignum_exists(live.fig.number)
+
+
+def test_figures_are_returned_closed_so_notebooks_show_them_once():
+    fig = viz.show_images(torch.rand(2, 1, 4, 4))
+    assert not plt.fignum_exists(fig.number)
+    _, ax = plt.subplots()
+    h = train.History(epoch=[1], train_loss=[1.0], train_acc=[0.5], lr=[0.1], seconds=[1])
+    viz.plot_histories({"a": h}, metric="train_loss", ax=ax)
+    assert plt.fignum_exists(ax.figure.number)  # the caller's figure stays open

@@ -7,6 +7,8 @@ STAMP := $(VENV)/.cnncourse-installed
 PROFILE ?= $(or $(CNNCOURSE_PROFILE),smoke)
 LAB_ARGS ?=
 JOBS ?= 2
+# One torch thread per test worker: JOBS workers, each with its own kernels, share the cores.
+TEST_THREADS ?= 1
 # JupyterLab refuses to start as root unless told; containers and CI machines often run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
@@ -25,11 +27,11 @@ lab: $(STAMP)
 ## test: unit tests, exercise checks, then nbval on every notebook and solution (profile: $(PROFILE))
 test: $(STAMP)
 	$(PY) -m cnncourse.exercises --check
-	CNNCOURSE_PROFILE=$(PROFILE) $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider \
-		--nbval-lax --nbval-current-env tests notebooks solutions
+	CNNCOURSE_PROFILE=$(PROFILE) OMP_NUM_THREADS=$(TEST_THREADS) $(PY) -m pytest -n $(JOBS) --dist loadfile \
+		-p no:cacheprovider --nbval-lax --nbval-current-env tests notebooks solutions
 
 unit: $(STAMP)
-	CNNCOURSE_PROFILE=smoke $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider tests
+	CNNCOURSE_PROFILE=smoke OMP_NUM_THREADS=$(TEST_THREADS) $(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider tests
 
 ## site: execute every chapter with papermill in PROFILE and write HTML pages + site/index.html
 ##       e.g. make site PROFILE=cpu  or  make site PROFILE=smoke SITE_ARGS='-p EPOCHS 3'

@@ -36,6 +36,8 @@ conv_params = register(Checker(
     reference=lambda c_in, c_out, k, bias=True: _count(nn.Conv2d(c_in, c_out, k, bias=bias)),
     cases=_conv_cases,
     diagnoses=[
+        (lambda got, c: not c.kwargs.get("bias", True) and got == c.args[0] * c.args[1] * c.args[2] ** 2 + c.args[1],
+         "with bias=False the layer has no biases: add them only when bias is True."),
         (lambda got, c: got == c.args[0] * c.args[1] * c.args[2] ** 2, "you left out the biases: one per output channel."),
         (lambda got, c: got == c.args[0] * c.args[1] * c.args[2] ** 2 + c.args[0] * c.args[1],
          "one bias per output channel, not one per (input, output) pair."),
@@ -64,6 +66,8 @@ linear_params = register(Checker(
     reference=lambda n_in, n_out, bias=True: _count(nn.Linear(n_in, n_out, bias=bias)),
     cases=_linear_cases,
     diagnoses=[
+        (lambda got, c: not c.kwargs.get("bias", True) and got == c.args[0] * c.args[1] + c.args[1],
+         "with bias=False the layer has no biases: add them only when bias is True."),
         (lambda got, c: got == c.args[0] * c.args[1], "you left out the biases: one per output feature."),
         (lambda got, c: got == c.args[0] * c.args[1] + c.args[0], "one bias per OUTPUT feature, not per input."),
     ],

@@ -1,0 +1,224 @@
+"""Checks for exercises/03_activations.ipynb: Swish and its derivative, Leaky ReLU.
+
+Each learner function is compared with PyTorch (``F.silu``, autograd, ``F.leaky_relu``)
+on random tensors and on very large |x|, where a formula written with ``exp(-x)`` overflows
+to ``inf`` and ``inf / inf`` turns into ``nan``.
+
+Taught in notebooks/03_activations.ipynb.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .core import Case, Checker, register
+
+__all__ = ["swish", "swish_grad", "leaky_relu"]
+
+
+# ----------------------------------------------------------------------------- references
+
+
+def _swish_reference(x: torch.Tensor, beta=1.0) -> torch.Tensor:
+    """x * sigmoid(beta x) by PyTorch: F.silu when beta = 1, else F.silu(beta x) / beta (beta != 0)."""
+    b = float(beta)
+    if b == 1.0:
+        return F.silu(x)
+    if b == 0.0:
+        return x / 2
+    return F.silu(b * x) / b
+
+
+def _swish_grad_reference(x: torch.Tensor, beta=1.0) -> torch.Tensor:
+    """d/dx of x * sigmoid(beta x), by autograd through PyTorch's sigmoid (in float64)."""
+    xr = x.detach().double().requires_grad_(True)
+    y = xr * torch.sigmoid(float(beta) * xr)
+    (grad,) = torch.autograd.grad(y.sum(), xr)
+    return grad.to(x.dtype)
+
+
+# ----------------------------------------------------------------------------- cases
+
+
+def _swish_cases(g: torch.Generator):
+    big = torch.tensor([-1000.0, -200.0, -90.0, -30.0, -1.0, 0.0, 1.0, 30.0, 90.0, 200.0, 1000.0])
+    return [
+        Case("beta=1 (SiLU), random (4, 5)", (torch.randn(4, 5, generator=g),), {"beta": 1.0}),
+        Case("beta=2, random (2, 3, 4, 4) feature map", (torch.randn(2, 3, 4, 4, generator=g) * 3,), {"beta": 2.0}),
+        Case("beta=0.5, random (16,)", (torch.randn(16, generator=g) * 4,), {"beta": 0.5}),
+        Case("beta=1.7 given as a 0-d tensor (a learnable beta)", (torch.randn(8, generator=g),),
+             {"beta": torch.tensor(1.7)}),
+        Case("beta=0 (the line x/2)", (torch.randn(6, generator=g),), {"beta": 0.0}),
+        Case("very large |x| (float32 exp overflows above 88)", (big,), {"beta": 1.0}),
+        Case("very large |x| with beta=3", (big,), {"beta": 3.0}),
+        Case("float64 input keeps float64", (torch.randn(5, dtype=torch.float64, generator=g) * 5,), {"beta": 1.5}),
+    ]
+
+
+def _leaky_cases(g: torch.Generator):
+    big = torch.tensor([-1e6, -100.0, -1.0, 0.0, 1.0, 100.0, 1e6])
+    return [
+        Case("slope 0.01, random (4, 5)", (torch.randn(4, 5, generator=g),), {"negative_slope": 0.01}),
+        Case("slope 0.2, random (2, 3, 4, 4) feature map", (torch.randn(2, 3, 4, 4, generator=g),),
+             {"negative_slope": 0.2}),
+        Case("slope 0.1, large |x|", (big,), {"negative_slope": 0.1}),
+        Case("slope 0 (= ReLU)", (torch.randn(10, generator=g),), {"negative_slope": 0.0}),
+        Case("slope 1.5 (> 1 is allowed)", (torch.randn(10, generator=g),), {"negative_slope": 1.5}),
+        Case("float64 input", (torch.randn(7, dtype=torch.float64, generator=g),), {"negative_slope": 0.3}),
+    ]
+
+
+# ----------------------------------------------------------------------------- diagnoses
+
+
+def _x(case: Case) -> torch.Tensor:
+    return case.args[0].double()
+
+
+def _beta(case: Case) -> float:
+    return float(case.kwargs.get("beta", 1.0))
+
+
+def _close(got, expected: torch.Tensor) -> bool:
+    return (isinstance(got, torch.Tensor) and got.shape == expected.shape
+            and torch.allclose(got.detach().double(), expected.double(), atol=1e-5, rtol=1e-4))
+
+
+def _has_nan(got, case: Case) -> bool:
+    return isinstance(got, torch.Tensor) and bool(torch.isnan(got).any()) and bool((case.args[0].abs() > 80).any())
+
+
+_OVERFLOW = ("nan at very large |x|: exp of a large number is inf in float32 and inf/inf (or 0*inf) is nan. "
+             "Use torch.sigmoid, or compute exp only of non-positive numbers.")
+
+
+def _swish_wrong_beta(got, case):  # sigmoid(x) instead of sigmoid(beta x)
+    x = _x(case)
+    return _beta(case) != 1.0 and _close(got, x * torch.sigmoid(x))
+
+
+def _swish_beta_outside(got, case):
+    x, b = _x(case), _beta(case)
+    return b != 1.0 and (_close(got, b * x * torch.sigmoid(b * x)) or _close(got, b * x * torch.sigmoid(x)))
+
+
+def _swish_no_x(got, case):
+    x, b = _x(case), _beta(case)
+    return _close(got, torch.sigmoid(b * x))
+
+
+def _grad_missing_product_term(got, case):  # only sigmoid(beta x)
+    x, b = _x(case), _beta(case)
+    return _close(got, torch.sigmoid(b * x))
+
+
+def _grad_missing_chain_beta(got, case):  # s + x s (1 - s), beta forgotten in the second term
+    x, b = _x(case), _beta(case)
+    s = torch.sigmoid(b * x)
+    return b != 1.0 and _close(got, s + x * s * (1 - s))
+
+
+def _grad_only_second_term(got, case):
+    x, b = _x(case), _beta(case)
+    s = torch.sigmoid(b * x)
+    return _close(got, b * x * s * (1 - s)) or _close(got, s * (1 - s)) or _close(got, b * s * (1 - s))
+
+
+def _grad_wrong_beta(got, case):  # sigmoid(x) used instead of sigmoid(beta x)
+    x, b = _x(case), _beta(case)
+    s = torch.sigmoid(x)
+    return b != 1.0 and (_close(got, s + x * s * (1 - s)) or _close(got, s + b * x * s * (1 - s)))
+
+
+def _grad_returned_value(got, case):
+    x, b = _x(case), _beta(case)
+    return _close(got, x * torch.sigmoid(b * x))
+
+
+def _slope(case: Case) -> float:
+    return float(case.kwargs.get("negative_slope", 0.01))
+
+
+def _leaky_positive_side(got, case):
+    x, a = _x(case), _slope(case)
+    return a not in (0.0, 1.0) and _close(got, torch.where(x > 0, a * x, x))
+
+
+def _leaky_is_relu(got, case):
+    x = _x(case)
+    return _slope(case) != 0.0 and _close(got, x.clamp(min=0))
+
+
+def _leaky_default_slope(got, case):
+    x, a = _x(case), _slope(case)
+    return a != 0.01 and _close(got, torch.where(x > 0, x, 0.01 * x))
+
+
+def _leaky_max_trick(got, case):
+    x, a = _x(case), _slope(case)
+    return a > 1 and _close(got, torch.maximum(x, a * x))
+
+
+def _leaky_abs_negative(got, case):
+    x, a = _x(case), _slope(case)
+    return a != 0.0 and _close(got, torch.where(x > 0, x, a * x.abs()))
+
+
+# ----------------------------------------------------------------------------- checkers
+
+
+swish = register(Checker(
+    name="swish",
+    reference=_swish_reference,
+    cases=_swish_cases,
+    diagnoses=[
+        (_has_nan, _OVERFLOW),
+        (_swish_wrong_beta, "beta is ignored: Swish is x * sigmoid(beta * x), you computed x * sigmoid(x)."),
+        (_swish_beta_outside, "beta belongs INSIDE the sigmoid: x * sigmoid(beta * x), not beta * x * sigmoid(...)."),
+        (_swish_no_x, "you returned the gate sigmoid(beta * x) alone; Swish multiplies it by x."),
+    ],
+    hints=[
+        "Swish gates x by a sigmoid of the same x: small negative inputs pass a little, large positive ones pass whole.",
+        "swish(x, beta) = x * sigmoid(beta * x); torch.sigmoid is safe for any x (no overflow).",
+        "return x * torch.sigmoid(beta * x)",
+    ],
+))
+
+swish_grad = register(Checker(
+    name="swish_grad",
+    reference=_swish_grad_reference,
+    cases=_swish_cases,
+    diagnoses=[
+        (_has_nan, _OVERFLOW + " (A derivative written as exp(-bx) / (1 + exp(-bx))**2 is the usual culprit.)"),
+        (_grad_returned_value, "you returned swish itself, not its derivative."),
+        (_grad_missing_product_term,
+         "only sigmoid(beta x): the product rule gives a second term, x * d/dx sigmoid(beta x)."),
+        (_grad_missing_chain_beta,
+         "the chain rule: d/dx sigmoid(beta x) = beta * s * (1 - s); the factor beta is missing."),
+        (_grad_wrong_beta, "use s = sigmoid(beta * x), not sigmoid(x)."),
+        (_grad_only_second_term, "the product rule has TWO terms: (d/dx x) * s + x * (d/dx s); the first, s, is missing."),
+    ],
+    hints=[
+        "Swish is a product, x times s(x) with s(x) = sigmoid(beta x): use the product rule, then the chain rule.",
+        "sigmoid'(z) = sigmoid(z) (1 - sigmoid(z)), so d/dx sigmoid(beta x) = beta * s * (1 - s).",
+        "s = torch.sigmoid(beta * x); return s + beta * x * s * (1 - s)",
+    ],
+))
+
+leaky_relu = register(Checker(
+    name="leaky_relu",
+    reference=lambda x, negative_slope=0.01: F.leaky_relu(x, negative_slope),
+    cases=_leaky_cases,
+    diagnoses=[
+        (_leaky_max_trick, "max(x, slope * x) is Leaky ReLU only for slope <= 1; use torch.where(x > 0, x, slope * x)."),
+        (_leaky_positive_side, "the slope went on the wrong side: positive x passes unchanged, NEGATIVE x is multiplied by the slope."),
+        (_leaky_is_relu, "negative inputs became 0: that is ReLU; Leaky ReLU keeps negative_slope * x there."),
+        (_leaky_default_slope, "you used 0.01 instead of the negative_slope argument."),
+        (_leaky_abs_negative, "negative inputs must stay negative: negative_slope * x, not negative_slope * |x|."),
+    ],
+    hints=[
+        "Leaky ReLU treats the two sides of 0 differently: positive x passes unchanged.",
+        "For x <= 0 the output is negative_slope * x; torch.where(condition, a, b) picks per element.",
+        "return torch.where(x > 0, x, negative_slope * x)",
+    ],
+))

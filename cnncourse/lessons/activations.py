@@ -1,0 +1,335 @@
+"""Chapter 03's compute functions: activation curves and their derivatives, dead units,
+sparsity, gradient norms through deep nets, and the activation explorer.
+
+Every function takes tensors or a model and returns numbers, tensors or a small dataclass;
+it never trains, moves or changes the model it is given (forward passes run in eval mode
+and the mode is restored; gradient probes run on a copy). The ``draw_*`` functions are
+thin matplotlib layers over those results. The activations themselves live in
+:mod:`cnncourse.layers.activations`.
+
+Taught in notebooks/03_activations.ipynb.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..layers import activations as A
+
+__all__ = [
+    "EXPLORER_CHOICES",
+    "PARAMETER",
+    "naive_softmax",
+    "AutogradRow",
+    "autograd_table",
+    "format_autograd_table",
+    "Curve",
+    "activation_curve",
+    "draw_curve",
+    "summarize_curve",
+    "draw_all_curves",
+    "unit_activity",
+    "dead_fraction",
+    "zero_fraction",
+    "deep_mlp",
+    "layer_gradient_norms",
+    "draw_gradient_norms",
+    "swish_betas",
+    "format_table",
+]
+
+# The explorer's activations, and which one knob (if any) each has.
+EXPLORER_CHOICES = ("relu", "leaky_relu", "elu", "sigmoid", "tanh", "swish", "mish", "gelu", "gelu_tanh")
+PARAMETER: dict[str, tuple[str, float]] = {  # name -> (knob, default)
+    "leaky_relu": ("negative_slope", 0.01),
+    "elu": ("alpha", 1.0),
+    "swish": ("beta", 1.0),
+}
+
+
+def naive_softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Softmax straight from the formula, ``exp(x) / sum(exp(x))``: overflows for logits above ~88 (float32).
+
+    Kept to show the failure; use :func:`cnncourse.layers.softmax` (max subtracted) or ``torch.softmax``.
+    """
+    e = torch.exp(x)
+    return e / e.sum(dim=dim, keepdim=True)
+
+
+# ----------------------------------------------------------------------------- derivatives vs autograd
+
+
+@dataclass(frozen=True)
+class AutogradRow:
+    """One activation checked on ``x``: our f vs PyTorch's module, our f' vs autograd of PyTorch's f."""
+
+    name: str
+    value_error: float  # max |f(x) - torch f(x)|
+    grad_error: float  # max |f'(x) - autograd d torch f / dx|
+    nan_free: bool  # our f and f' are finite everywhere on x
+
+
+def autograd_table(x: torch.Tensor, names: Sequence[str] | None = None) -> list[AutogradRow]:
+    """Compare every registry activation (value and derivative) with PyTorch on the points ``x`` (any shape)."""
+    rows = []
+    for name in names or A.ACTIVATIONS:
+        act = A.activation(name)
+        module = act.torch_module()
+        xr = x.detach().clone().requires_grad_(True)
+        reference = module(xr)
+        (reference_grad,) = torch.autograd.grad(reference.sum(), xr)
+        ours, ours_grad = act.fn(x), act.grad(x)
+        rows.append(AutogradRow(
+            name,
+            (ours - reference.detach()).abs().max().item(),
+            (ours_grad - reference_grad).abs().max().item(),
+            bool(torch.isfinite(ours).all() and torch.isfinite(ours_grad).all()),
+        ))
+    return rows
+
+
+def format_autograd_table(rows: Sequence[AutogradRow], tol: float = 1e-5) -> str:
+    """The table as text, with pass/fail against ``tol`` (deterministic: no float noise printed)."""
+    lines = [f"{'activation':<15}{'f = torch':>11}{'df/dx = autograd':>18}{'finite':>8}"]
+    for r in rows:
+        lines.append(f"{r.name:<15}{str(r.value_error < tol):>11}{str(r.grad_error < tol):>18}{str(r.nan_free):>8}")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- curves (the explorer)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """f and f' of one activation on a grid, plus the autograd derivative as a check."""
+
+    name: str
+    knob: str | None
+    value: float | None
+    x: torch.Tensor  # (points,)
+    f: torch.Tensor  # (points,)
+    df: torch.Tensor  # (points,) our closed-form derivative
+    df_autograd: torch.Tensor  # (points,) autograd of our f
+
+    @property
+    def grad_error(self) -> float:
+        """max |closed-form f' - autograd f'| on the grid."""
+        return (self.df - self.df_autograd).abs().max().item()
+
+
+def _fn_and_grad(name: str, value: float | None) -> tuple[Callable, Callable]:
+    act = A.activation(name)
+    if name in PARAMETER:
+        knob = PARAMETER[name][0]
+        value = PARAMETER[name][1] if value is None else value
+        kw = {knob: value}
+        return (lambda x: act.fn(x, **kw)), (lambda x: act.grad(x, **kw))
+    return act.fn, act.grad
+
+
+def activation_curve(name: str = "relu", value: float | None = None, x_min: float = -5.0, x_max: float = 5.0,
+                     points: int = 401) -> Curve:
+    """f(x), f'(x) and autograd's f'(x) of activation ``name`` on ``points`` values in [x_min, x_max].
+
+    ``value`` sets the activation's one knob (:data:`PARAMETER`: Leaky ReLU's slope, ELU's
+    alpha, Swish's beta); activations without a knob ignore it.
+    """
+    if name not in A.ACTIVATIONS:
+        raise ValueError(f"activation_curve: unknown activation {name!r}; choose one of {sorted(A.ACTIVATIONS)}")
+    fn, grad = _fn_and_grad(name, value)
+    x = torch.linspace(x_min, x_max, points, dtype=torch.float64)
+    xr = x.clone().requires_grad_(True)
+    y = fn(xr)
+    (auto,) = torch.autograd.grad(y.sum(), xr)
+    knob = PARAMETER.get(name, (None, None))
+    used = (knob[1] if value is None else value) if knob[0] else None
+    return Curve(name, knob[0], used, x, y.detach(), grad(x), auto)
+
+
+def summarize_curve(c: Curve) -> str:
+    """One line: the knob, f'(0), the range of f' on the grid and the autograd check."""
+    knob = f" ({c.knob} = {c.value:.2f})" if c.knob else ""
+    zero = int(torch.argmin(c.x.abs()))
+    return (f"{c.name}{knob}: f'(0) = {c.df[zero].item():.3f}, f' in [{c.df.min().item():.3f}, "
+            f"{c.df.max().item():.3f}] on [{c.x[0].item():g}, {c.x[-1].item():g}]; "
+            f"max |f' - autograd| = {c.grad_error:.1e}")
+
+
+def draw_curve(c: Curve, ax=None):
+    """f (solid) and f' (dashed) with autograd's f' (dots) on one axis."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.4))
+    else:
+        fig = ax.figure
+    x = c.x.numpy()
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.axvline(0, color="0.6", lw=0.8)
+    ax.plot(x, c.f.numpy(), lw=2, label="f(x)")
+    ax.plot(x, c.df.numpy(), "--", lw=2, label="f'(x), closed form")
+    ax.plot(x[::20], c.df_autograd.numpy()[::20], "o", ms=3, color="k", label="f'(x), autograd")
+    knob = f" ({c.knob} = {c.value:.2f})" if c.knob else ""
+    ax.set(title=f"{c.name}{knob}", xlabel="x", ylabel="value", ylim=(-1.6, 3.2))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def draw_all_curves(names: Sequence[str] = EXPLORER_CHOICES, ncols: int = 3):
+    """A grid of :func:`draw_curve` panels, one per activation at its default knob."""
+    nrows = math.ceil(len(names) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 2.9 * nrows), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    for name, ax in zip(names, axes.flat):
+        draw_curve(activation_curve(name), ax=ax)
+        ax.legend().set_visible(ax is axes.flat[0])
+    fig.suptitle("activations f (solid) and their derivatives f' (dashed; dots: autograd)")
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------- dead units and sparsity
+
+
+def _activation_layers(model: nn.Module) -> dict[str, nn.Module]:
+    """The model's activation modules by name (``features.act1``, ...), in order."""
+    kinds = (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.SiLU, nn.Mish, nn.ELU, nn.GELU, A.Swish)
+    return {name: m for name, m in model.named_modules() if isinstance(m, kinds)}
+
+
+@torch.no_grad()
+def unit_activity(model: nn.Module, images: torch.Tensor, layers: Sequence[str] | None = None
+                  ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """For each activation layer: its input (pre-activation) and output on ``images`` (N, C, H, W).
+
+    Returns ``{name: (pre, post)}``, CPU tensors of shape (N, ...) — (N, C, H, W) after a
+    convolution, (N, features) after a linear layer. Eval mode, restored afterwards.
+    """
+    available = _activation_layers(model)
+    layers = list(layers) if layers is not None else list(available)
+    missing = [n for n in layers if n not in available]
+    if missing:
+        raise KeyError(f"unit_activity: no activation layer(s) {missing}; the model has {list(available)}")
+    captured: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    hooks = [available[n].register_forward_hook(
+        lambda _m, inp, out, n=n: captured.__setitem__(n, (inp[0].detach().cpu(), out.detach().cpu())))
+        for n in layers]
+    was_training = model.training
+    try:
+        model.eval()
+        param = next(model.parameters())
+        model(images.to(param.device))
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    return {n: captured[n] for n in layers}
+
+
+def dead_fraction(model: nn.Module, images: torch.Tensor, layers: Sequence[str] | None = None) -> dict[str, float]:
+    """Fraction of units whose pre-activation is <= 0 on EVERY image of ``images``.
+
+    A unit is one feature of a linear layer, or one channel (filter) of a convolution: the
+    channel counts as dead when it is <= 0 at every position of every image. For ReLU such
+    a unit outputs 0 and gets 0 gradient for the whole batch ("dead"); for Leaky ReLU it is
+    only quiet: its gradient is the slope, not 0, so it can come back.
+    """
+    fractions = {}
+    for n, (pre, _) in unit_activity(model, images, layers).items():
+        never = (pre <= 0).all(dim=0)  # (features,) or (C, H, W)
+        if never.ndim == 3:
+            never = never.flatten(1).all(dim=1)  # (C,)
+        fractions[n] = never.float().mean().item()
+    return fractions
+
+
+def zero_fraction(model: nn.Module, images: torch.Tensor, layers: Sequence[str] | None = None) -> dict[str, float]:
+    """Fraction of activation outputs that are exactly 0 on ``images`` (sparsity), per layer."""
+    return {n: (post == 0).float().mean().item() for n, (_, post) in unit_activity(model, images, layers).items()}
+
+
+# ----------------------------------------------------------------------------- vanishing gradients
+
+
+def deep_mlp(activation: str | Callable[[], nn.Module], depth: int = 15, width: int = 64, in_features: int = 784,
+             num_classes: int = 10, init: str = "matched") -> nn.Sequential:
+    """``depth`` hidden Linear(width) + activation layers, then Linear(num_classes); input flattened.
+
+    ``init="matched"``: each activation gets the initialisation made for it — He/Kaiming
+    (He et al. 2015) for the ReLU family, Glorot/Xavier (Glorot & Bengio 2010) with
+    ``nn.init.calculate_gain`` for sigmoid and tanh — so the comparison is fair to both.
+    ``init="default"`` keeps PyTorch's default. Biases start at 0 with ``"matched"``.
+    """
+    from ..models import make_activation
+
+    if depth < 1:
+        raise ValueError(f"deep_mlp: depth must be >= 1; got {depth}")
+    if init not in ("matched", "default"):
+        raise ValueError(f"deep_mlp: init must be 'matched' or 'default'; got {init!r}")
+    layers: list[nn.Module] = [nn.Flatten()]
+    sizes = [in_features] + [width] * depth
+    for i in range(depth):
+        linear = nn.Linear(sizes[i], sizes[i + 1])
+        act = make_activation(activation)
+        if init == "matched":
+            if isinstance(act, (nn.Sigmoid, nn.Tanh)):
+                nn.init.xavier_normal_(linear.weight, gain=nn.init.calculate_gain(type(act).__name__.lower()))
+            else:
+                nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
+            nn.init.zeros_(linear.bias)
+        layers += [linear, act]
+    layers.append(nn.Linear(width, num_classes))
+    return nn.Sequential(*layers)
+
+
+def layer_gradient_norms(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> list[float]:
+    """L2 norm of the cross-entropy loss gradient w.r.t. each Linear/Conv2d weight, input side first.
+
+    Works on a deep copy, so the caller's model keeps its gradients and mode.
+    """
+    probe = copy.deepcopy(model).cpu().train()
+    probe.zero_grad(set_to_none=True)
+    F.cross_entropy(probe(images.cpu()), labels.cpu()).backward()
+    return [m.weight.grad.norm().item() for m in probe.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+
+
+def draw_gradient_norms(norms: dict[str, Sequence[float]], title: str | None = None, ax=None):
+    """Gradient norm by layer (log scale), one line per activation."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 3.8))
+    else:
+        fig = ax.figure
+    for label, values in norms.items():
+        ax.semilogy(range(1, len(values) + 1), values, "o-", ms=3, label=label)
+    ax.set(xlabel="layer (1 = next to the input)", ylabel="‖∂loss/∂W‖ (log scale)",
+           title=title or "gradient norm per layer")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------- small helpers
+
+
+def swish_betas(model: nn.Module) -> dict[str, float]:
+    """The beta of every :class:`cnncourse.layers.Swish` layer in ``model``, by layer name."""
+    return {name: (m.beta.item() if isinstance(m.beta, torch.Tensor) else float(m.beta))
+            for name, m in model.named_modules() if isinstance(m, A.Swish)}
+
+
+def format_table(rows: Sequence[dict], columns: Sequence[tuple[str, str, str]]) -> str:
+    """Rows of dicts as a text table; ``columns`` are (key, header, format spec), e.g. ("acc", "accuracy", ".3f")."""
+    widths = [max(len(h), *(len(format(r[k], f)) for r in rows)) if rows else len(h) for k, h, f in columns]
+    lines = ["  ".join(f"{h:>{w}}" for (_, h, _), w in zip(columns, widths))]
+    for r in rows:
+        lines.append("  ".join(f"{format(r[k], f):>{w}}" for (k, _, f), w in zip(columns, widths)))
+    return "\n".join(lines)

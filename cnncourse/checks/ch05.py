@@ -1,0 +1,211 @@
+"""Checks for exercises/05_normalization.ipynb: batch norm (train and eval) and group norm.
+
+Taught in notebooks/05_normalization.ipynb.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .core import Case, Checker, register
+
+__all__ = ["batch_norm", "group_norm"]
+
+
+# ----------------------------------------------------------------------------- batch norm
+
+def _batch_norm_reference(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+    """What ``nn.BatchNorm2d`` returns and keeps: (y, new running_mean, new running_var)."""
+    layer = nn.BatchNorm2d(x.shape[1], eps=eps, momentum=momentum, dtype=x.dtype)
+    with torch.no_grad():
+        layer.weight.copy_(gamma)
+        layer.bias.copy_(beta)
+        layer.running_mean.copy_(running_mean)
+        layer.running_var.copy_(running_var)
+    layer.train(training)
+    with torch.no_grad():
+        y = layer(x)
+    return y, layer.running_mean.clone(), layer.running_var.clone()
+
+
+def _batch_norm_variant(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5, *,
+                        axes=(0, 2, 3), norm_correction=0, run_correction=1, use_eps=True,
+                        eval_uses_batch=False, flip_momentum=False, affine=True):
+    """Batch norm with one knob turned the wrong way: the typical mistakes, for the diagnoses."""
+    shape = (1, -1, 1, 1)
+    n = x.numel() // x.shape[1]
+    if training or eval_uses_batch:
+        mean = x.mean(dim=axes, keepdim=True)
+        var = x.var(dim=axes, correction=norm_correction, keepdim=True)
+    else:
+        mean, var = running_mean.view(shape), running_var.view(shape)
+    y = (x - mean) / torch.sqrt(var + (eps if use_eps else 0.0))
+    if affine:
+        y = y * gamma.view(shape) + beta.view(shape)
+    if not training:
+        return y, running_mean, running_var
+    b_mean = x.mean(dim=(0, 2, 3))
+    b_var = x.var(dim=(0, 2, 3), correction=run_correction) if n > 1 else x.var(dim=(0, 2, 3), correction=0)
+    new, old = (1 - momentum, momentum) if flip_momentum else (momentum, 1 - momentum)
+    return y, old * running_mean + new * b_mean, old * running_var + new * b_var
+
+
+def _close(a, b, atol=1e-4, rtol=1e-3) -> bool:
+    return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a.double(), b.double(), atol=atol, rtol=rtol)
+
+
+def _y_is(**wrong):
+    """A diagnosis predicate: the learner's y equals the variant with ``wrong`` knobs (and not the right one)."""
+    def recognise(got, case):
+        right = _batch_norm_reference(*case.args, **case.kwargs)[0]
+        variant = _batch_norm_variant(*case.args, **case.kwargs, **wrong)[0]
+        return _close(got[0], variant) and not _close(got[0], right)
+    return recognise
+
+
+def _stats_are(**wrong):
+    """A diagnosis predicate: the learner's running stats equal the variant's (and not the right ones)."""
+    def recognise(got, case):
+        right = _batch_norm_reference(*case.args, **case.kwargs)
+        variant = _batch_norm_variant(*case.args, **case.kwargs, **wrong)
+        same = _close(got[1], variant[1]) and _close(got[2], variant[2])
+        return same and not (_close(got[1], right[1]) and _close(got[2], right[2]))
+    return recognise
+
+
+def _eval_changed_stats(got, case):
+    training = case.args[5]
+    return not training and not (_close(got[1], case.args[3]) and _close(got[2], case.args[4]))
+
+
+def _batch_norm_cases(g: torch.Generator):
+    def params(N, C, H, W, scale=3.0, shift=1.0):
+        x = torch.randn(N, C, H, W, generator=g) * scale + shift
+        gamma = torch.rand(C, generator=g) + 0.5
+        beta = torch.randn(C, generator=g)
+        running_mean = torch.randn(C, generator=g)
+        running_var = torch.rand(C, generator=g) + 0.5
+        return x, gamma, beta, running_mean, running_var
+
+    cases = []
+    x, gm, bt, rm, rv = params(8, 4, 5, 5)
+    cases.append(Case("training, defaults", (x, gm, bt, rm, rv, True)))
+    cases.append(Case("evaluation, same inputs", (x, gm, bt, rm, rv, False)))
+    x, gm, bt, rm, rv = params(2, 3, 3, 3)
+    cases.append(Case("training, batch of 2, 3x3 maps, momentum=0.3", (x, gm, bt, rm, rv, True), {"momentum": 0.3}))
+    x, gm, bt, rm, rv = params(4, 6, 2, 2)
+    cases.append(Case("training, 2x2 maps (n=16 per channel)", (x, gm, bt, rm, rv, True), {"momentum": 0.1}))
+    x, gm, bt, rm, rv = params(5, 3, 4, 4, scale=0.2)
+    cases.append(Case("training, small values, eps=0.1", (x, gm, bt, rm, rv, True), {"momentum": 0.5, "eps": 0.1}))
+    x, gm, bt, rm, rv = params(3, 2, 4, 4, scale=0.2)
+    cases.append(Case("evaluation, eps=0.1", (x, gm, bt, rm * 0.1, rv * 0.05, False), {"eps": 0.1}))
+    x, gm, bt, rm, rv = params(6, 5, 7, 3)
+    cases.append(Case("evaluation, one image", (x[:1], gm, bt, rm, rv, False)))
+    cases.append(Case("training, momentum=1 (keep only this batch)", (x, gm, bt, rm, rv, True), {"momentum": 1.0}))
+    return cases
+
+
+batch_norm = register(Checker(
+    name="batch_norm",
+    reference=_batch_norm_reference,
+    cases=_batch_norm_cases,
+    diagnoses=[
+        (_eval_changed_stats, "in evaluation mode the running statistics must come back unchanged."),
+        (_y_is(eval_uses_batch=True),
+         "in evaluation mode (training=False) normalise with running_mean and running_var, not with the batch's statistics."),
+        (_y_is(axes=(1, 2, 3)), "you normalised each sample over (C, H, W) (layer norm); batch norm averages each CHANNEL over (N, H, W): dim=(0, 2, 3)."),
+        (_y_is(axes=(2, 3)), "you normalised each sample and channel over (H, W) (instance norm); batch norm also averages over the batch: dim=(0, 2, 3)."),
+        (_y_is(axes=(0, 1, 2, 3)), "you used one mean for the whole tensor; batch norm keeps one mean per channel: dim=(0, 2, 3)."),
+        (_y_is(norm_correction=1),
+         "you normalised with the unbiased variance (n - 1); the output uses the biased one (x.var(..., correction=0)); only running_var uses n - 1."),
+        (_y_is(use_eps=False), "you left out eps: divide by sqrt(var + eps)."),
+        (_y_is(affine=False), "you forgot the scale and shift: y * gamma + beta, each reshaped to (1, C, 1, 1)."),
+        (_stats_are(run_correction=0),
+         "running_var must be updated with the UNBIASED batch variance (divide by n - 1, n = N*H*W), as nn.BatchNorm2d does."),
+        (_stats_are(flip_momentum=True),
+         "momentum is applied the wrong way round: in PyTorch new = (1 - momentum) * running + momentum * batch_stat."),
+    ],
+    hints=[
+        "Training: statistics of the batch over dims (0, 2, 3), one per channel, and update the running ones. "
+        "Evaluation: use the running statistics as they are and return them unchanged.",
+        "Normalise with the biased variance (correction=0) plus eps; update running_var with the unbiased one "
+        "(correction=1); reshape per-channel vectors to (1, C, 1, 1) to broadcast.",
+        "new_mean = (1 - momentum) * running_mean + momentum * x.mean(dim=(0, 2, 3)); "
+        "new_var = (1 - momentum) * running_var + momentum * x.var(dim=(0, 2, 3), correction=1).",
+    ],
+))
+
+
+# ----------------------------------------------------------------------------- group norm
+
+def _group_norm_variant(x, num_groups, eps=1e-5, *, interleaved=False, with_batch=False, correction=0, use_eps=True):
+    N, C = x.shape[:2]
+    if interleaved:  # channel c in group c % G instead of c // (C/G)
+        grouped = x.reshape(N, C // num_groups, num_groups, *x.shape[2:]).transpose(1, 2)
+    else:
+        grouped = x.reshape(N, num_groups, C // num_groups, *x.shape[2:])
+    axes = tuple(range(2, grouped.dim()))
+    if with_batch:
+        axes = (0,) + axes
+    mean = grouped.mean(dim=axes, keepdim=True)
+    var = grouped.var(dim=axes, correction=correction, keepdim=True)
+    y = (grouped - mean) / torch.sqrt(var + (eps if use_eps else 0.0))
+    if interleaved:
+        y = y.transpose(1, 2)
+    return y.reshape(x.shape)
+
+
+def _gn_is(**wrong):
+    def recognise(got, case):
+        variant = _group_norm_variant(*case.args, **case.kwargs, **wrong)
+        return _close(got, variant) and not _close(got, F.group_norm(case.args[0], case.args[1], eps=case.kwargs.get("eps", 1e-5)))
+    return recognise
+
+
+def _gn_as_other_groups(groups_of):
+    def recognise(got, case):
+        x, G = case.args[:2]
+        other = groups_of(x, G)
+        eps = case.kwargs.get("eps", 1e-5)
+        return other != G and _close(got, F.group_norm(x, other, eps=eps)) and not _close(got, F.group_norm(x, G, eps=eps))
+    return recognise
+
+
+def _group_norm_cases(g: torch.Generator):
+    def rand(*shape, scale=2.0):
+        return torch.randn(*shape, generator=g) * scale + 0.5
+    return [
+        Case("(2, 6, 4, 4), 3 groups", (rand(2, 6, 4, 4), 3)),
+        Case("(4, 8, 5, 3), 2 groups", (rand(4, 8, 5, 3), 2)),
+        Case("(3, 64, 4, 4), 32 groups (the article's layer)", (rand(3, 64, 4, 4), 32)),
+        Case("G = 1 (layer norm)", (rand(2, 4, 3, 3), 1)),
+        Case("G = C (instance norm)", (rand(2, 4, 3, 3), 4)),
+        Case("one sample", (rand(1, 6, 5, 5), 2)),
+        Case("small values, eps=0.1", (rand(2, 4, 3, 3, scale=0.2), 2), {"eps": 0.1}),
+    ]
+
+
+group_norm = register(Checker(
+    name="group_norm",
+    reference=lambda x, num_groups, eps=1e-5: F.group_norm(x, num_groups, eps=eps),
+    cases=_group_norm_cases,
+    diagnoses=[
+        (_gn_is(interleaved=True),
+         "your groups interleave channels (channel c in group c % G); a group is C/G CONSECUTIVE channels: "
+         "x.reshape(N, G, C // G, H, W)."),
+        (_gn_is(with_batch=True), "you averaged over the batch too; group norm normalises each sample on its own."),
+        (_gn_is(correction=1), "you normalised with the unbiased variance (n - 1); use the biased one (correction=0)."),
+        (_gn_is(use_eps=False), "you left out eps: divide by sqrt(var + eps)."),
+        (_gn_as_other_groups(lambda x, G: x.shape[1]),
+         "you normalised each channel on its own (instance norm); a group holds C/G channels."),
+        (_gn_as_other_groups(lambda x, G: 1), "you normalised all channels of a sample together (layer norm); split them into G groups."),
+        (_gn_as_other_groups(lambda x, G: x.shape[1] // G),
+         "you made groups of G channels; num_groups is the NUMBER of groups, each holding C/G channels."),
+    ],
+    hints=[
+        "Group norm is instance norm on groups of channels: view x (N, C, H, W) as (N, G, C/G, H, W).",
+        "On the grouped view take the mean and the biased variance over dims (2, 3, 4) with keepdim=True, "
+        "normalise with sqrt(var + eps), then reshape back to x.shape.",
+    ],
+))

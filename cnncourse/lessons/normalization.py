@@ -1,0 +1,376 @@
+"""Chapter 05's compute functions: which axes each norm averages over, running statistics,
+batch statistics at small batch sizes, and the batch-size explorer.
+
+Every function takes tensors or a model and returns numbers, tensors or a small dataclass;
+it never changes the model or tensors it is given (a model that must run with batch
+statistics is deep-copied first). The ``draw_*`` functions are thin matplotlib layers.
+
+Taught in notebooks/05_normalization.ipynb.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import nn
+
+from ..layers.norm import batch_norm
+
+__all__ = [
+    "KIND_NAMES",
+    "normalized_block",
+    "draw_norm_cubes",
+    "RunningTrace",
+    "running_stats_trace",
+    "draw_running_trace",
+    "predictions",
+    "batch_stats_table",
+    "format_batch_stats_table",
+    "StatNoise",
+    "stat_noise",
+    "noise_curve",
+    "draw_stat_noise",
+    "summarize_stat_noise",
+]
+
+KIND_NAMES = {
+    "batch": "BatchNorm",
+    "layer": "LayerNorm",
+    "instance": "InstanceNorm",
+    "group": "GroupNorm",
+}
+
+
+# ----------------------------------------------------------------------------- the N x C x (H*W) cube
+
+def normalized_block(kind: str, N: int = 4, C: int = 6, HW: int = 5, num_groups: int = 2) -> np.ndarray:
+    """Boolean (N, C, HW) mask: the values that share ONE mean and variance, for sample 0 / channel 0.
+
+    ``"batch"``: channel 0 of every sample; ``"layer"``: every channel of sample 0;
+    ``"instance"``: channel 0 of sample 0; ``"group"``: the first C/G channels of sample 0.
+    """
+    mask = np.zeros((N, C, HW), dtype=bool)
+    if kind == "batch":
+        mask[:, 0, :] = True
+    elif kind == "layer":
+        mask[0, :, :] = True
+    elif kind == "instance":
+        mask[0, 0, :] = True
+    elif kind == "group":
+        if C % num_groups:
+            raise ValueError(f"normalized_block: {C} channels do not split into {num_groups} groups")
+        mask[0, : C // num_groups, :] = True
+    else:
+        raise ValueError(f"normalized_block: unknown kind {kind!r}; choose one of {sorted(KIND_NAMES)}")
+    return mask
+
+
+def draw_norm_cubes(kinds: Sequence[str] = ("batch", "layer", "instance", "group"), num_groups: int = 2):
+    """The feature-map cube N x C x (H*W), one per norm, with one normalised set shaded (Wu & He 2018, Fig. 2)."""
+    fig = plt.figure(figsize=(3.2 * len(kinds), 3.4))
+    N, C, HW = 4, 6, 5
+    for i, kind in enumerate(kinds):
+        ax = fig.add_subplot(1, len(kinds), i + 1, projection="3d")
+        mask = normalized_block(kind, N, C, HW, num_groups)
+        # voxel axes: x = N, y = C, z = H*W
+        filled = np.ones_like(mask)
+        colors = np.where(mask[..., None], np.array([0.15, 0.45, 0.85, 0.9]), np.array([0.9, 0.9, 0.9, 0.15]))
+        ax.voxels(filled, facecolors=colors, edgecolors=(0.4, 0.4, 0.4, 0.35), linewidth=0.3)
+        ax.set_xlabel("N (samples)", fontsize=8, labelpad=-8)
+        ax.set_ylabel("C (channels)", fontsize=8, labelpad=-8)
+        ax.set_zlabel("H·W (pixels)", fontsize=8, labelpad=-8)
+        ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
+        ax.view_init(elev=22, azim=-55)
+        extra = f" (G={num_groups})" if kind == "group" else ""
+        ax.set_title(f"{KIND_NAMES[kind]}{extra}", fontsize=10)
+    fig.suptitle("Blue: the values that share one mean and variance", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------- running statistics
+
+@dataclass(frozen=True)
+class RunningTrace:
+    """How far BatchNorm's running mean/var are from the population statistics, step by step.
+
+    ``mean_error[m]`` and ``var_error[m]`` are (steps,) tensors for each momentum label ``m``:
+    the mean over channels of |running - population| / population std (for the var,
+    |running_var - var| / var).
+    """
+
+    steps: torch.Tensor
+    mean_error: dict[str, torch.Tensor]
+    var_error: dict[str, torch.Tensor]
+    batch_size: int
+
+
+def running_stats_trace(
+    maps: torch.Tensor,
+    batch_size: int = 32,
+    momenta: Sequence[float | None] = (0.1, 0.01, None),
+    steps: int = 200,
+    seed: int = 0,
+) -> RunningTrace:
+    """Feed random batches of ``maps`` (N, C, H, W) through ``nn.BatchNorm2d`` in training mode.
+
+    Returns the running statistics' error against the statistics of all of ``maps``
+    after every step, for each momentum (``None`` = PyTorch's cumulative average). Along the
+    way it asserts that :func:`cnncourse.layers.norm.batch_norm` keeps the same running
+    statistics as ``nn.BatchNorm2d``.
+    """
+    n, C = maps.shape[:2]
+    if batch_size < 1 or batch_size > n:
+        raise ValueError(f"running_stats_trace: batch_size must be in 1..{n}, got {batch_size}")
+    pop_mean = maps.mean(dim=(0, 2, 3))
+    pop_var = maps.var(dim=(0, 2, 3), correction=0)
+    g = torch.Generator().manual_seed(seed)
+    batches = [torch.randperm(n, generator=g)[:batch_size] for _ in range(steps)]
+    mean_error, var_error = {}, {}
+    for momentum in momenta:
+        bn = nn.BatchNorm2d(C, momentum=momentum).train()
+        r_mean, r_var = torch.zeros(C), torch.ones(C)
+        m_err, v_err = [], []
+        with torch.no_grad():
+            for step, idx in enumerate(batches, start=1):
+                x = maps[idx]
+                bn(x)
+                # momentum=None: cumulative average, i.e. momentum 1/step at step `step`
+                _, r_mean, r_var = batch_norm(x, None, None, r_mean, r_var, True,
+                                              momentum=1 / step if momentum is None else momentum)
+                if not (torch.allclose(r_mean, bn.running_mean, atol=1e-5) and torch.allclose(r_var, bn.running_var, atol=1e-5, rtol=1e-4)):
+                    raise AssertionError("layers.norm.batch_norm and nn.BatchNorm2d disagree on the running statistics")
+                m_err.append(((bn.running_mean - pop_mean).abs() / pop_var.sqrt()).mean())
+                v_err.append(((bn.running_var - pop_var).abs() / pop_var).mean())
+        label = "None (cumulative average)" if momentum is None else f"momentum={momentum}"
+        mean_error[label], var_error[label] = torch.stack(m_err), torch.stack(v_err)
+    return RunningTrace(torch.arange(1, steps + 1), mean_error, var_error, batch_size)
+
+
+def draw_running_trace(trace: RunningTrace):
+    """Running mean and variance error against the step, one curve per momentum."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for label in trace.mean_error:
+        axes[0].plot(trace.steps, trace.mean_error[label], label=label)
+        axes[1].plot(trace.steps, trace.var_error[label], label=label)
+    axes[0].set(title="running_mean vs population mean", xlabel="training step",
+                ylabel="mean |error| / population std", yscale="log")
+    axes[1].set(title="running_var vs population variance", xlabel="training step",
+                ylabel="mean |error| / population var", yscale="log")
+    for ax in axes:
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"BatchNorm2d running statistics on digit feature maps, batches of {trace.batch_size}")
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------- batch statistics at test time
+
+def _with_batch_stats(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` in eval mode except its BatchNorm layers, which use batch statistics.
+
+    ``momentum = 0`` keeps the copy's running statistics unchanged, so it can be reused.
+    """
+    clone = copy.deepcopy(model).eval()
+    for module in clone.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.train()
+            module.momentum = 0.0
+    return clone
+
+
+@torch.no_grad()
+def predictions(model: nn.Module, images: torch.Tensor, batch_size: int | None = None, seed: int = 0) -> torch.Tensor:
+    """Predicted classes (N,) of ``images`` (N, C, H, W), in the order given.
+
+    ``batch_size=None``: eval mode (BatchNorm uses its running statistics). A number: BatchNorm
+    normalises with the statistics of random batches of that size (as in training), so each
+    image's prediction depends on which images share its batch. The model is not changed.
+    """
+    param = next(model.parameters())
+    images = images.to(param.device)
+    if batch_size is None:
+        clone = copy.deepcopy(model).eval()
+        return clone(images).argmax(1).cpu()
+    clone = _with_batch_stats(model)
+    order = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed))
+    out = torch.empty(images.shape[0], dtype=torch.long)
+    for start in range(0, images.shape[0], batch_size):
+        idx = order[start:start + batch_size]
+        if len(idx) == 1 and batch_size > 1:  # a last batch of 1: join it to the one before
+            idx = order[start - 1:start + 1]
+        out[idx] = clone(images[idx.to(images.device)]).argmax(1).cpu()
+    return out
+
+
+def batch_stats_table(
+    models: dict[str, nn.Module],
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    batch_sizes: Sequence[int] = (2, 16, 256),
+    seed: int = 0,
+) -> list[dict]:
+    """One row per model: eval-mode accuracy, and accuracy / share of changed predictions with batch stats.
+
+    Each row: ``{"model", "eval": acc, "batch": {B: (acc, changed)}}``; accuracies and
+    ``changed`` (the fraction of test images whose predicted class differs from eval mode)
+    are fractions. Models without BatchNorm give the same predictions every time.
+    """
+    labels = labels.cpu()
+    rows = []
+    for name, model in models.items():
+        reference = predictions(model, images)
+        row = {"model": name, "eval": (reference == labels).float().mean().item(), "batch": {}}
+        for b in batch_sizes:
+            pred = predictions(model, images, b, seed)
+            row["batch"][b] = ((pred == labels).float().mean().item(), (pred != reference).float().mean().item())
+        rows.append(row)
+    return rows
+
+
+def format_batch_stats_table(rows: list[dict]) -> str:
+    """The :func:`batch_stats_table` rows as text."""
+    sizes = list(rows[0]["batch"])
+    head = f"{'model':<28} {'eval (running stats)':>20}" + "".join(f"  {'batch of ' + str(b):>22}" for b in sizes)
+    sub = f"{'':<28} {'accuracy':>20}" + "".join(f"  {'accuracy / changed':>22}" for _ in sizes)
+    lines = [head, sub]
+    for row in rows:
+        cells = "".join(f"  {acc:>12.3f} / {changed:>6.1%}" for acc, changed in row["batch"].values())
+        lines.append(f"{row['model']:<28} {row['eval']:>20.3f}{cells}")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the explorer
+
+@dataclass(frozen=True)
+class StatNoise:
+    """The statistics one norm uses at training time vs evaluation time, on real feature maps.
+
+    ``train_mean`` (S,) : the mean of channel 0 that each of S samples is normalised with in
+    training (BatchNorm: its batch's mean; the others: its own statistics), in population
+    std units around the population mean. ``eval_mean`` (S,): the same at evaluation
+    (BatchNorm: the population, i.e. running, mean; the others: unchanged).
+    ``mean_error`` / ``std_error``: RMS over samples and channels of (train - eval) mean
+    (in population std) and of the std ratio - 1. ``mismatch``: RMS of y_train - y_eval, the
+    normalised outputs, over all values.
+    """
+
+    kind: str
+    batch_size: int
+    train_mean: torch.Tensor
+    eval_mean: torch.Tensor
+    mean_error: float
+    std_error: float
+    mismatch: float
+    curve: dict[str, dict[int, float]] | None = None
+    accuracy: dict[str, dict] | None = None  # {kind: {batch_size: acc, "eval": acc}}
+
+
+def stat_noise(
+    maps: torch.Tensor,
+    batch_size: int,
+    kind: str = "batch",
+    num_groups: int = 2,
+    seed: int = 0,
+    eps: float = 1e-5,
+) -> StatNoise:
+    """Train-time vs eval-time statistics of norm ``kind`` on ``maps`` (S, C, H, W), batches of ``batch_size``.
+
+    The maps are shuffled (seeded) and cut into batches of ``batch_size`` (the remainder is
+    dropped). BatchNorm's eval statistics are the population statistics of all of ``maps``
+    (what its running statistics converge to); LayerNorm, InstanceNorm and GroupNorm use each
+    sample's own statistics in both modes, so their error is zero at every batch size.
+    """
+    if kind not in KIND_NAMES:
+        raise ValueError(f"stat_noise: unknown kind {kind!r}; choose one of {sorted(KIND_NAMES)}")
+    S, C = maps.shape[:2]
+    if not 1 <= batch_size <= S:
+        raise ValueError(f"stat_noise: batch_size must be in 1..{S}, got {batch_size}")
+    nb = S // batch_size
+    order = torch.randperm(S, generator=torch.Generator().manual_seed(seed))[: nb * batch_size]
+    # Everything follows from each sample's per-channel first and second moments over H*W
+    # (float64), so one pass over the maps suffices: the widget stays fast.
+    flat = maps[order].reshape(nb * batch_size, C, -1).double()  # (S', C, H*W)
+    m1, m2 = flat.mean(dim=-1), flat.pow(2).mean(dim=-1)  # (S', C) each
+    pop_mean = maps.double().mean(dim=(0, 2, 3))  # (C,) over ALL maps
+    pop_std = maps.double().var(dim=(0, 2, 3), correction=0).add(eps).sqrt()
+    if kind == "batch":
+        b1 = m1.reshape(nb, batch_size, C).mean(dim=1, keepdim=True)  # (nb, 1, C)
+        b2 = m2.reshape(nb, batch_size, C).mean(dim=1, keepdim=True)
+        train_mean = b1.expand(nb, batch_size, C).reshape(-1, C)  # (S', C)
+        train_std = (b2 - b1.pow(2)).clamp(min=0).add(eps).sqrt().expand(nb, batch_size, C).reshape(-1, C)
+        eval_mean, eval_std = pop_mean.expand_as(train_mean), pop_std.expand_as(train_std)
+        # y_train - y_eval = a * x + d per (sample, channel), so its mean square is a^2 m2 + 2 a d m1 + d^2
+        a = 1 / train_std - 1 / eval_std
+        d = eval_mean / eval_std - train_mean / train_std
+        mismatch = (a.pow(2) * m2 + 2 * a * d * m1 + d.pow(2)).clamp(min=0).mean().sqrt().item()
+    else:
+        groups = {"layer": 1, "instance": C, "group": num_groups}[kind]
+        g1 = m1.reshape(-1, groups, C // groups).mean(dim=-1, keepdim=True)  # (S', G, 1)
+        g2 = m2.reshape(-1, groups, C // groups).mean(dim=-1, keepdim=True)
+        train_mean = g1.expand(-1, groups, C // groups).reshape(-1, C)
+        train_std = (g2 - g1.pow(2)).clamp(min=0).add(eps).sqrt().expand(-1, groups, C // groups).reshape(-1, C)
+        eval_mean, eval_std = train_mean, train_std
+        mismatch = 0.0
+    mean_error = ((train_mean - eval_mean) / pop_std).pow(2).mean().sqrt().item()
+    std_error = (train_std / eval_std - 1).pow(2).mean().sqrt().item()
+    return StatNoise(
+        kind, batch_size,
+        train_mean=((train_mean[:, 0] - pop_mean[0]) / pop_std[0]).float(),
+        eval_mean=((eval_mean[:, 0] - pop_mean[0]) / pop_std[0]).float(),
+        mean_error=mean_error, std_error=std_error, mismatch=mismatch,
+    )
+
+
+def noise_curve(maps: torch.Tensor, batch_sizes: Sequence[int], kinds: Sequence[str] = tuple(KIND_NAMES),
+                num_groups: int = 2, seed: int = 0) -> dict[str, dict[int, float]]:
+    """``{kind: {batch_size: mismatch}}``: :func:`stat_noise`'s output mismatch for every setting."""
+    return {kind: {b: stat_noise(maps, b, kind, num_groups, seed).mismatch for b in batch_sizes} for kind in kinds}
+
+
+def draw_stat_noise(result: StatNoise):
+    """Left: the channel-0 mean each sample is normalised with, train vs eval. Right: the mismatch curve."""
+    fig, axes = plt.subplots(1, 2 if result.curve else 1, figsize=(10 if result.curve else 5, 3.4), squeeze=False)
+    ax = axes[0, 0]
+    ev = result.eval_mean
+    both = torch.cat([result.train_mean, ev])
+    spread = max(float(both.abs().max()), 0.05) * 1.05
+    bins = np.linspace(-spread, spread, 41)
+    ax.hist(result.train_mean.numpy(), bins=bins, alpha=0.6, label="training (this batch size)")
+    if torch.allclose(ev, ev[0].expand_as(ev)):
+        ax.axvline(ev[0].item(), color="C1", lw=2, label="evaluation (running mean)")
+    else:
+        ax.hist(ev.numpy(), bins=bins, histtype="step", lw=2, color="C1", label="evaluation")
+    ax.set(title=f"{KIND_NAMES[result.kind]}, batch size {result.batch_size}: the mean used for channel 0",
+           xlabel="mean used (population std from the population mean)", ylabel="samples")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=8)
+    if result.curve:
+        ax = axes[0, 1]
+        for kind, curve in result.curve.items():
+            style = "o-" if kind == result.kind else ".--"
+            ax.plot(list(curve), list(curve.values()), style, label=KIND_NAMES[kind], markersize=4)
+        ax.plot([result.batch_size], [result.mismatch], "r*", markersize=14, label="this setting")
+        ax.set(xscale="log", xlabel="batch size", ylabel="RMS of y_train - y_eval",
+               title="train/eval mismatch of the normalised output")
+        ax.title.set_fontsize(9)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.9, wspace=0.25)
+    return fig
+
+
+def summarize_stat_noise(result: StatNoise) -> str:
+    """One line: the errors, and the precomputed accuracies if present."""
+    text = (f"{KIND_NAMES[result.kind]} at batch size {result.batch_size}: train-vs-eval mean error "
+            f"{result.mean_error:.3f} std, std error {result.std_error:.1%}, output mismatch {result.mismatch:.3f}")
+    if result.accuracy and result.kind in result.accuracy:
+        acc = result.accuracy[result.kind]
+        if result.batch_size in acc:
+            text += f"; test accuracy with batch statistics {acc[result.batch_size]:.3f} (eval mode {acc['eval']:.3f})"
+    return text

@@ -1,0 +1,134 @@
+"""Checks for exercises/07_loss_functions.ipynb: cross-entropy from logits, focal loss.
+
+Both are compared with the references (``F.cross_entropy``, :func:`cnncourse.losses.focal_loss`)
+on random logits and on large ones (|z| up to 1e3), where exp() overflows in float32.
+
+Taught in notebooks/07_loss_functions.ipynb.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .. import losses
+from .core import Case, Checker, register
+
+__all__ = ["cross_entropy", "focal_loss"]
+
+
+def _close(got, expected, rtol: float = 1e-4) -> bool:
+    return (isinstance(got, torch.Tensor) and got.shape == expected.shape
+            and torch.allclose(got.detach().double(), expected.detach().double(), rtol=rtol, atol=1e-5))
+
+
+def _logit_cases(g: torch.Generator, with_gamma: bool) -> list[Case]:
+    """Random logits (N, K) and int64 targets (N,), small and large, as Cases."""
+    def logits(n, k, scale):
+        return scale * torch.randn(n, k, generator=g)
+
+    def targets(n, k):
+        return torch.randint(0, k, (n,), generator=g)
+
+    specs = [
+        ("8 samples, 5 classes", 8, 5, 1.0, 2.0),
+        ("16 samples, 10 classes, logits x3", 16, 10, 3.0, 0.5),
+        ("1 sample, 3 classes", 1, 3, 1.0, 1.0),
+        ("4 samples, 2 classes", 4, 2, 2.0, 3.0),
+        ("8 samples, 10 classes, logits x1e3 (exp overflows)", 8, 10, 1e3, 2.0),
+    ]
+    cases = []
+    for label, n, k, scale, gamma in specs:
+        args = (logits(n, k, scale), targets(n, k))
+        cases.append(Case(f"{label}, gamma={gamma:g}" if with_gamma else label, args + ((gamma,) if with_gamma else ())))
+    if with_gamma:
+        z, t = logits(6, 4, 1.0), targets(6, 4)
+        cases.append(Case("gamma=0 (plain cross-entropy)", (z, t, 0.0)))
+    return cases
+
+
+def _large(case: Case) -> bool:
+    return case.args[0].abs().max() > 100
+
+
+def _nonfinite(got) -> bool:
+    return isinstance(got, torch.Tensor) and not bool(torch.isfinite(got).all())
+
+
+def _softmax_input_ce(case: Case) -> torch.Tensor:
+    z, t = case.args[:2]
+    return F.cross_entropy(z.softmax(dim=1), t)
+
+
+cross_entropy = register(Checker(
+    name="cross_entropy",
+    reference=lambda logits, targets: F.cross_entropy(logits, targets),
+    cases=lambda g: _logit_cases(g, with_gamma=False),
+    diagnoses=[
+        (lambda got, c: _nonfinite(got) and _large(c),
+         "inf/nan on large logits: exp(1000) overflows float32. Subtract each row's maximum before exp "
+         "(log-sum-exp trick); it cancels out mathematically."),
+        (lambda got, c: got.shape == c.args[1].shape,
+         "you returned one loss per sample (N,); the loss is their MEAN over the batch (a scalar)."),
+        (lambda got, c: _close(got, F.cross_entropy(*c.args, reduction="sum")),
+         "you summed over the batch; nn.CrossEntropyLoss averages: divide by N (use .mean())."),
+        (lambda got, c: _close(got, _softmax_input_ce(c)),
+         "you applied softmax twice: the inputs are LOGITS. Take log-softmax of the logits directly, "
+         "not of softmax probabilities."),
+        (lambda got, c: _close(got, -F.cross_entropy(*c.args)),
+         "the sign is flipped: the loss is MINUS the log-probability of the true class."),
+        (lambda got, c: _close(got, -F.log_softmax(c.args[0], 1).mean()),
+         "you averaged log-probabilities over ALL classes; pick only the true class's entry (gather)."),
+    ],
+    hints=[
+        "loss = mean over samples of -log softmax(z)[true class], and log softmax(z) = z - log(sum(exp(z))).",
+        "Stability: with m = the row maximum, log(sum(exp(z))) = m + log(sum(exp(z - m))); every exponent is then <= 0.",
+        "shifted = logits - logits.amax(1, keepdim=True); logp = shifted - shifted.exp().sum(1, keepdim=True).log(); "
+        "return -logp.gather(1, targets[:, None]).mean()",
+    ],
+))
+
+
+def _focal_p_gamma(case: Case) -> torch.Tensor:
+    """The mistake: (p_t)^gamma instead of (1 - p_t)^gamma."""
+    z, t, gamma = case.args
+    logp = F.log_softmax(z, 1).gather(1, t[:, None]).squeeze(1)
+    return (-(logp.exp() ** gamma) * logp).mean()
+
+
+def _focal_on_logit(case: Case) -> torch.Tensor:
+    """The mistake: the modulating factor uses the raw logit or log p instead of the probability."""
+    z, t, gamma = case.args
+    logp = F.log_softmax(z, 1).gather(1, t[:, None]).squeeze(1)
+    return (-((1 - logp) ** gamma) * logp).mean()
+
+
+focal_loss = register(Checker(
+    name="focal_loss",
+    reference=lambda logits, targets, gamma: losses.focal_loss(logits, targets, gamma),
+    cases=lambda g: _logit_cases(g, with_gamma=True),
+    diagnoses=[
+        (lambda got, c: _nonfinite(got) and _large(c),
+         "inf/nan on large logits: compute log p with a stable log-softmax (subtract the row maximum), "
+         "then p = exp(log p)."),
+        (lambda got, c: got.shape == c.args[1].shape,
+         "you returned one loss per sample (N,); return their MEAN over the batch (a scalar)."),
+        (lambda got, c: _close(got, losses.focal_loss(*c.args, reduction="sum")),
+         "you summed over the batch; take the mean (divide by N)."),
+        (lambda got, c: _close(got, _focal_p_gamma(c)),
+         "the modulating factor is (1 - p)^gamma, not p^gamma: it must SHRINK the loss of confident, "
+         "correct samples (p near 1)."),
+        (lambda got, c: _close(got, F.cross_entropy(*c.args[:2])),
+         "this is plain cross-entropy: you left out the factor (1 - p_true)^gamma."),
+        (lambda got, c: _close(got, losses.focal_loss(c.args[0].softmax(1), c.args[1], c.args[2])),
+         "you applied softmax twice: the inputs are LOGITS; take log-softmax of them directly."),
+        (lambda got, c: _close(got, _focal_on_logit(c)),
+         "the factor uses log p; it must use the probability p = exp(log p)."),
+    ],
+    hints=[
+        "Focal loss is cross-entropy with each sample's term multiplied by (1 - p_true)^gamma.",
+        "Get log p_true stably (log-softmax, then gather the true class), p_true = exp(log p_true), "
+        "then loss_i = -(1 - p_true)^gamma * log p_true; return the mean.",
+        "logp = F.log_softmax(logits, 1).gather(1, targets[:, None]).squeeze(1); "
+        "return (-((1 - logp.exp()) ** gamma) * logp).mean()",
+    ],
+))

@@ -1,0 +1,329 @@
+"""Loss functions: the pure compute behind chapter 07's experiments and widget.
+
+Regression with outliers (MSE vs Smooth L1 / Huber), numerical stability tables (softmax
+then log, sigmoid then BCE), the softmax-first mistake, multi-label targets from digits,
+an imbalanced subset with per-class metrics, and loss / gradient curves against the margin
+for the widget.
+
+Taught in notebooks/07_loss_functions.ipynb.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .. import losses
+
+__all__ = [
+    "outlier_line_data",
+    "REGRESSION_LOSSES",
+    "fit_line",
+    "regression_curves",
+    "stability_rows",
+    "bce_rows",
+    "softmax_first_rows",
+    "MULTILABEL_NAMES",
+    "multilabel_targets",
+    "per_label_accuracy",
+    "imbalanced_indices",
+    "per_class_metrics",
+    "mean_max_probability",
+    "MARGIN_LOSSES",
+    "margin_loss",
+    "LossView",
+    "loss_view",
+    "draw_loss_view",
+    "summarize_loss_view",
+]
+
+
+# ---------------------------------------------------------------- regression with outliers
+
+def outlier_line_data(n: int = 60, outliers: int = 6, slope: float = 2.0, intercept: float = 1.0,
+                      noise: float = 0.3, offset: float = -15.0, seed: int = 0):
+    """Points on y = slope * x + intercept (+ Gaussian noise), x in [0, 5], with ``outliers`` corrupted.
+
+    The outliers are the points with the largest x, moved by ``offset`` (a broken sensor
+    reading at the end of a range). Returns x (n,), y (n,), is_outlier (n,) bool.
+    """
+    g = torch.Generator().manual_seed(seed)
+    x = torch.linspace(0, 5, n)
+    y = slope * x + intercept + noise * torch.randn(n, generator=g)
+    is_outlier = torch.zeros(n, dtype=torch.bool)
+    if outliers:
+        is_outlier[-outliers:] = True
+    y = torch.where(is_outlier, y + offset, y)
+    return x, y, is_outlier
+
+
+# name -> factory(reduction) of the loss module
+REGRESSION_LOSSES = {
+    "MSE": lambda reduction="mean": nn.MSELoss(reduction=reduction),
+    "Smooth L1 (beta=1)": lambda reduction="mean": nn.SmoothL1Loss(reduction=reduction, beta=1.0),
+    "L1": lambda reduction="mean": nn.L1Loss(reduction=reduction),
+}
+
+
+def fit_line(x: torch.Tensor, y: torch.Tensor, loss: nn.Module, steps: int = 800, lr: float = 0.1) -> tuple[float, float]:
+    """Fit y ≈ a * x + b by full-batch Adam on ``loss``; returns (a, b). x, y: (n,). Inputs are not changed.
+
+    Full-batch Adam with a fixed step count is deterministic and, unlike LBFGS, copes with the
+    kinks of L1 and Smooth L1.
+    """
+    params = torch.zeros(2, requires_grad=True)  # (slope, intercept)
+    opt = torch.optim.Adam([params], lr=lr)
+    for step in range(steps):
+        if step == steps // 2:
+            for group in opt.param_groups:
+                group["lr"] = lr / 10  # settle into the minimum
+        opt.zero_grad()
+        loss(params[0] * x + params[1], y).backward()
+        opt.step()
+    return float(params[0].detach()), float(params[1].detach())
+
+
+def regression_curves(residual: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Each regression loss and its derivative against the residual r = prediction - target.
+
+    residual (M,) -> {name: (loss (M,), d loss / d r (M,))}, per sample (no mean).
+    """
+    out = {}
+    for name, make in REGRESSION_LOSSES.items():
+        r = residual.detach().clone().requires_grad_(True)
+        per_sample = make("none")(r, torch.zeros_like(r))
+        (grad,) = torch.autograd.grad(per_sample.sum(), r)
+        out[name] = (per_sample.detach(), grad)
+    return out
+
+
+
+# ---------------------------------------------------------------- numerical stability
+
+def stability_rows(scales, pattern=(1.0, 0.5, -1.0), target: int = 1, dtype=torch.float32) -> list[dict]:
+    """Naive softmax-then-log vs log-sum-exp cross-entropy for logits ``scale * pattern``.
+
+    One row per scale: {"scale", "naive", "stable", "torch", "exact"} where "exact" is
+    the stable formula in float64 (the true value).
+    """
+    rows = []
+    for scale in scales:
+        z = (scale * torch.tensor(pattern, dtype=torch.float64))[None]  # (1, K)
+        t = torch.tensor([target])
+        rows.append({
+            "scale": float(scale),
+            "naive": float(losses.naive_cross_entropy(z.to(dtype), t)),
+            "stable": float(losses.cross_entropy(z.to(dtype), t)),
+            "torch": float(F.cross_entropy(z.to(dtype), t)),
+            "exact": float(losses.cross_entropy(z, t)),
+        })
+    return rows
+
+
+def bce_rows(xs, target: float, dtype=torch.float32) -> list[dict]:
+    """``nn.BCELoss()(sigmoid(x), t)`` vs ``nn.BCEWithLogitsLoss()(x, t)``, values and d loss / dx.
+
+    One row per logit x: {"x", "sigmoid", "bce", "bce_with_logits", "exact", "grad_bce",
+    "grad_with_logits", "grad_exact"}; "exact" is softplus in float64:
+    -[t log s + (1-t) log(1-s)] = softplus(x) - t * x, with gradient sigmoid(x) - t.
+    """
+    rows = []
+    for x0 in xs:
+        x1 = torch.tensor([float(x0)], dtype=dtype, requires_grad=True)
+        t = torch.tensor([float(target)], dtype=dtype)
+        s = torch.sigmoid(x1)
+        bce = nn.BCELoss()(s, t)
+        (g1,) = torch.autograd.grad(bce, x1)
+        x2 = torch.tensor([float(x0)], dtype=dtype, requires_grad=True)
+        bwl = nn.BCEWithLogitsLoss()(x2, t)
+        (g2,) = torch.autograd.grad(bwl, x2)
+        x64 = torch.tensor(float(x0), dtype=torch.float64)
+        rows.append({
+            "x": float(x0), "sigmoid": float(s.detach()), "bce": float(bce.detach()),
+            "bce_with_logits": float(bwl.detach()),
+            "exact": float(F.softplus(x64) - target * x64),
+            "grad_bce": float(g1), "grad_with_logits": float(g2),
+            "grad_exact": float(torch.sigmoid(x64) - target),
+        })
+    return rows
+
+
+def softmax_first_rows(logits: torch.Tensor, targets: torch.Tensor) -> list[dict]:
+    """``nn.CrossEntropyLoss`` on logits (right) vs on ``softmax(logits)`` (the common mistake).
+
+    logits (N, K), targets (N,). One row per sample: the true-class probability, both losses,
+    and the norm of d loss / d logits for both (per sample, reduction="none").
+    """
+    rows = []
+    for i in range(logits.shape[0]):
+        z1 = logits[i:i + 1].detach().clone().requires_grad_(True)
+        right = F.cross_entropy(z1, targets[i:i + 1])
+        (g1,) = torch.autograd.grad(right, z1)
+        z2 = logits[i:i + 1].detach().clone().requires_grad_(True)
+        wrong = F.cross_entropy(z2.softmax(dim=1), targets[i:i + 1])
+        (g2,) = torch.autograd.grad(wrong, z2)
+        rows.append({
+            "p_true": float(logits[i].softmax(0)[targets[i]]),
+            "loss": float(right.detach()), "loss_softmax_first": float(wrong.detach()),
+            "grad_norm": float(g1.norm()), "grad_norm_softmax_first": float(g2.norm()),
+        })
+    return rows
+
+
+# ---------------------------------------------------------------- multi-label and imbalance
+
+MULTILABEL_NAMES = ("even", "greater than 4", "prime")
+_PRIMES = (2, 3, 5, 7)
+
+
+def multilabel_targets(labels: torch.Tensor) -> torch.Tensor:
+    """Digit labels (N,) int64 -> three yes/no labels (N, 3) float32: even, > 4, prime.
+
+    A digit can be several at once (2 is even and prime; 7 is > 4 and prime): multi-label.
+    """
+    even = labels % 2 == 0
+    big = labels > 4
+    prime = torch.isin(labels, torch.tensor(_PRIMES, device=labels.device))
+    return torch.stack([even, big, prime], dim=1).float()
+
+
+def per_label_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Fraction right per label: logits (N, L) thresholded at 0 (probability 0.5) vs targets (N, L) -> (L,)."""
+    return ((logits > 0).float() == targets).float().mean(dim=0)
+
+
+def imbalanced_indices(labels: torch.Tensor, rare_class: int, keep: int, seed: int = 0) -> torch.Tensor:
+    """Indices (sorted) of every sample, except that only ``keep`` random samples of ``rare_class`` stay."""
+    g = torch.Generator().manual_seed(seed)
+    rare = torch.nonzero(labels == rare_class).squeeze(1)
+    kept = rare[torch.randperm(rare.numel(), generator=g)[:keep]]
+    others = torch.nonzero(labels != rare_class).squeeze(1)
+    return torch.cat([others, kept]).sort().values
+
+
+def per_class_metrics(labels: torch.Tensor, predictions: torch.Tensor, num_classes: int) -> dict[str, torch.Tensor]:
+    """Per-class precision, recall and F1 (each (K,)), and overall accuracy, from (N,) labels and predictions.
+
+    A class never predicted has precision 0 (and F1 0), as in scikit-learn's ``zero_division=0``.
+    """
+    k = num_classes
+    cm = torch.bincount(labels * k + predictions, minlength=k * k).reshape(k, k).double()  # rows: true
+    tp = cm.diag()
+    precision = torch.where(cm.sum(0) > 0, tp / cm.sum(0).clamp_min(1), torch.zeros_like(tp))
+    recall = torch.where(cm.sum(1) > 0, tp / cm.sum(1).clamp_min(1), torch.zeros_like(tp))
+    denom = precision + recall
+    f1 = torch.where(denom > 0, 2 * precision * recall / denom.clamp_min(1e-12), torch.zeros_like(tp))
+    return {"precision": precision, "recall": recall, "f1": f1, "accuracy": tp.sum() / cm.sum()}
+
+
+def mean_max_probability(probabilities: torch.Tensor) -> float:
+    """Mean over samples of the largest class probability (the model's average confidence). (N, K) -> float."""
+    return float(probabilities.max(dim=1).values.mean())
+
+
+# ---------------------------------------------------------------- the widget: loss vs margin
+
+def _ce(m, gamma, smoothing):
+    return F.softplus(-m)
+
+
+def _focal(m, gamma, smoothing):
+    return (1 - torch.sigmoid(m)) ** gamma * F.softplus(-m)
+
+
+def _smoothed(m, gamma, smoothing):
+    q_other = smoothing / 2  # two classes: the smoothed target is (1 - eps/2, eps/2)
+    return (1 - q_other) * F.softplus(-m) + q_other * F.softplus(m)
+
+
+def _brier(m, gamma, smoothing):
+    return (1 - torch.sigmoid(m)) ** 2  # MSE between (p, 1 - p) and (1, 0), mean over the 2 entries
+
+
+def _hinge(m, gamma, smoothing):
+    return F.relu(1 - m)
+
+
+def _softmax_first(m, gamma, smoothing):
+    p = torch.sigmoid(m)  # CrossEntropyLoss fed (p, 1 - p) as if they were logits: margin 2p - 1
+    return F.softplus(-(2 * p - 1))
+
+
+MARGIN_LOSSES = {
+    "cross-entropy": _ce,
+    "focal": _focal,
+    "label-smoothed CE": _smoothed,
+    "MSE on probabilities": _brier,
+    "hinge (SVM)": _hinge,
+    "CE after softmax (mistake)": _softmax_first,
+}
+
+
+def margin_loss(name: str, margin: torch.Tensor, gamma: float = 2.0, smoothing: float = 0.1) -> torch.Tensor:
+    """A two-class loss as a function of the margin m = z_true - z_other (so p_true = sigmoid(m))."""
+    try:
+        fn = MARGIN_LOSSES[name]
+    except KeyError:
+        raise ValueError(f"unknown loss {name!r}; choose one of {list(MARGIN_LOSSES)}") from None
+    return fn(margin, gamma, smoothing)
+
+
+@dataclass(frozen=True)
+class LossView:
+    """Loss and gradient curves of every margin loss, and the chosen one at the chosen margin."""
+
+    grid: torch.Tensor  # (M,) margins
+    curves: dict  # name -> (loss (M,), d loss / d margin (M,))
+    loss: str
+    margin: float
+    p_true: float
+    value: float
+    gradient: float
+    gamma: float
+
+
+def loss_view(loss: str = "cross-entropy", margin: float = 1.0, gamma: float = 2.0, smoothing: float = 0.1,
+              grid: torch.Tensor | None = None) -> LossView:
+    """Compute every margin loss and its derivative on ``grid`` (default: 301 margins in [-6, 6])."""
+    grid = torch.linspace(-6, 6, 301, dtype=torch.float64) if grid is None else grid.to(torch.float64)
+    curves = {}
+    for name in MARGIN_LOSSES:
+        m = grid.clone().requires_grad_(True)
+        values = margin_loss(name, m, gamma, smoothing)
+        (grad,) = torch.autograd.grad(values.sum(), m)
+        curves[name] = (values.detach(), grad)
+    m0 = torch.tensor(float(margin), dtype=torch.float64, requires_grad=True)
+    v0 = margin_loss(loss, m0, gamma, smoothing)
+    (g0,) = torch.autograd.grad(v0, m0)
+    return LossView(grid, curves, loss, float(margin), float(torch.sigmoid(m0.detach())), float(v0.detach()), float(g0), float(gamma))
+
+
+def summarize_loss_view(view: LossView) -> str:
+    return (f"{view.loss}: margin {view.margin:+.2f} (p_true = {view.p_true:.3f}) -> "
+            f"loss {view.value:.4f}, d loss / d margin {view.gradient:+.4f}")
+
+
+def draw_loss_view(view: LossView):
+    """Two panels: loss vs margin and its derivative vs margin, the chosen loss (bold) against
+    cross-entropy (dashed), the current point marked. Kept lean so that a redraw is fast."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.3))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.88, wspace=0.25)
+    m = view.grid.numpy()
+    shown = [view.loss] if view.loss == "cross-entropy" else ["cross-entropy", view.loss]
+    for name in shown:
+        values, grad = view.curves[name]
+        style = dict(lw=2.5, label=name) if name == view.loss else dict(lw=1.2, ls="--", color="grey", label=name)
+        ax1.plot(m, values.numpy(), **style)
+        ax2.plot(m, grad.numpy(), **style)
+    ax1.plot([view.margin], [view.value], "ko")
+    ax2.plot([view.margin], [view.gradient], "ko")
+    ax1.set(title=f"loss vs margin (gamma={view.gamma:g} for focal)", xlabel="margin z_true - z_other",
+            ylabel="loss", ylim=(-0.1, 4))
+    ax2.set(title="gradient d loss / d margin", xlabel="margin z_true - z_other", ylabel="d loss / d margin",
+            ylim=(-1.1, 0.3))
+    ax1.legend(fontsize=8, loc="upper right")
+    return fig

@@ -1,0 +1,76 @@
+"""Chapter 07's checkers: right answers pass, typical mistakes fail with the mistake named."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cnncourse.checks import run_check
+
+
+def good_ce(logits, targets):
+    shifted = logits - logits.amax(1, keepdim=True)
+    logp = shifted - shifted.exp().sum(1, keepdim=True).log()
+    return -logp.gather(1, targets[:, None]).mean()
+
+
+def good_focal(logits, targets, gamma):
+    logp = F.log_softmax(logits, 1).gather(1, targets[:, None]).squeeze(1)
+    return (-((1 - logp.exp()) ** gamma) * logp).mean()
+
+
+def test_solutions_pass():
+    assert run_check("cross_entropy", good_ce).ok
+    assert run_check("cross_entropy", lambda z, t: F.cross_entropy(z, t)).ok
+    assert run_check("focal_loss", good_focal).ok
+
+
+def _naive_logp(z, t):
+    p = z.exp() / z.exp().sum(1, keepdim=True)
+    return p.gather(1, t[:, None]).squeeze(1).log()
+
+
+@pytest.mark.parametrize(("wrong", "message"), [
+    (lambda z, t: -_naive_logp(z, t).mean(), "overflows"),
+    (lambda z, t: F.cross_entropy(z, t, reduction="sum"), "summed"),
+    (lambda z, t: F.cross_entropy(z, t, reduction="none"), "one loss per sample"),
+    (lambda z, t: F.cross_entropy(z.softmax(1), t), "softmax twice"),
+    (lambda z, t: -F.cross_entropy(z, t), "sign"),
+    (lambda z, t: -F.log_softmax(z, 1).mean(), "true class"),
+], ids=["no-max", "sum", "per-sample", "softmax-input", "sign", "all-classes"])
+def test_cross_entropy_mistakes_are_named(wrong, message):
+    result = run_check("cross_entropy", wrong)
+    assert not result.ok
+    assert message in result.hint, str(result)
+
+
+def _p_gamma(z, t, gamma):
+    logp = F.log_softmax(z, 1).gather(1, t[:, None]).squeeze(1)
+    return (-(logp.exp() ** gamma) * logp).mean()
+
+
+def _naive_focal(z, t, gamma):
+    logp = _naive_logp(z, t)
+    return (-((1 - logp.exp()) ** gamma) * logp).mean()
+
+
+@pytest.mark.parametrize(("wrong", "message"), [
+    (_naive_focal, "stable log-softmax"),
+    (lambda z, t, g: good_focal(z, t, g) * z.shape[0], "summed"),
+    (_p_gamma, "(1 - p)^gamma, not p^gamma"),
+    (lambda z, t, g: F.cross_entropy(z, t), "plain cross-entropy"),
+    (lambda z, t, g: good_focal(z.softmax(1), t, g), "softmax twice"),
+], ids=["no-max", "sum", "p-gamma", "no-factor", "softmax-input"])
+def test_focal_mistakes_are_named(wrong, message):
+    result = run_check("focal_loss", wrong)
+    assert not result.ok
+    assert message in result.hint, str(result)
+
+
+def test_stub_fails():
+    def stub(*args):
+        raise NotImplementedError
+    assert "not implemented" in run_check("focal_loss", stub).detail
+
+
+def test_checks_do_not_crash_on_wrong_types():
+    assert not run_check("cross_entropy", lambda z, t: 1.0).ok
+    assert not run_check("focal_loss", lambda z, t, g: torch.zeros(3)).ok

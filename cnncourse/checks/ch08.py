@@ -1,0 +1,212 @@
+"""Checks for exercises/08_optimizers.ipynb: one SGD-with-momentum step, one Adam step.
+
+The references are ``torch.optim.SGD`` and ``torch.optim.Adam`` themselves, loaded with the
+given state and stepped once; the cases are snapshots of real multi-step runs of those
+optimisers on random tensors (so step 5 of the check is step 5 of PyTorch's run).
+
+Taught in notebooks/08_optimizers.ipynb.
+"""
+from __future__ import annotations
+
+import torch
+
+from .core import Case, Checker, register
+
+__all__ = ["sgd_momentum_step", "adam_step"]
+
+
+def _close(a, b) -> bool:
+    return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a.double(), b.double(), atol=1e-6, rtol=1e-5, equal_nan=True)
+
+
+# ----------------------------------------------------------------------------- SGD with momentum
+
+def _torch_sgd_step(param, grad, buf, lr, momentum):
+    """torch.optim.SGD(momentum=...) with its momentum buffer set to ``buf``, stepped once."""
+    p = param.detach().clone().requires_grad_(True)
+    opt = torch.optim.SGD([p], lr=lr, momentum=momentum, foreach=False)
+    p.grad = grad.detach().clone()
+    if momentum != 0:
+        opt.state[p]["momentum_buffer"] = buf.detach().clone()
+    opt.step()
+    # without momentum PyTorch keeps no buffer; the formula μ·buf + g then gives g itself
+    new_buf = opt.state[p]["momentum_buffer"] if momentum != 0 else grad.detach().clone()
+    return p.detach().clone(), new_buf.clone()
+
+
+def _sgd_cases(g: torch.Generator):
+    cases = []
+    param = torch.randn(2, 3, generator=g)
+    buf = torch.zeros_like(param)
+    for t in range(1, 7):  # a real run of torch.optim.SGD(lr=0.1, momentum=0.9)
+        grad = torch.randn(2, 3, generator=g)
+        if t in (1, 2, 5):
+            cases.append(Case(f"step {t} of SGD(lr=0.1, momentum=0.9){' (buf = zeros)' if t == 1 else ''}",
+                              (param, grad, buf, 0.1, 0.9)))
+        param, buf = _torch_sgd_step(param, grad, buf, 0.1, 0.9)
+    grad = torch.randn(2, 3, generator=g)
+    cases.append(Case("step 7 after the lr dropped from 0.1 to 0.01", (param, grad, buf, 0.01, 0.9)))
+    p = torch.randn(5, generator=g)
+    cases.append(Case("momentum 0.5, lr 0.3", (p, torch.randn(5, generator=g), torch.randn(5, generator=g), 0.3, 0.5)))
+    cases.append(Case("momentum 0 (plain SGD)", (p, torch.randn(5, generator=g), torch.zeros(5), 0.05, 0.0)))
+    return cases
+
+
+def _sgd_variant(case: Case, kind: str):
+    p, g, b, lr, mu = case.args
+    if kind == "lr_in_buffer":
+        nb = mu * b + lr * g
+        return p - nb, nb
+    if kind == "lr_in_buffer_minus":
+        nb = mu * b - lr * g
+        return p + nb, nb
+    if kind == "ema":
+        nb = mu * b + (1 - mu) * g
+        return p - lr * nb, nb
+    if kind == "nesterov":
+        nb = mu * b + g
+        return p - lr * (g + mu * nb), nb
+    if kind == "old_buffer":
+        return p - lr * b, mu * b + g
+    if kind == "plus":
+        nb = mu * b + g
+        return p + lr * nb, nb
+    if kind == "no_momentum":
+        return p - lr * g, mu * b + g
+    raise ValueError(kind)
+
+
+def _sgd_is(kind: str, check_param_only: bool = False):
+    def recognise(got, case):
+        want_p, want_b = _sgd_variant(case, kind)
+        if check_param_only:
+            return _close(got[0], want_p)
+        return _close(got[0], want_p) and _close(got[1], want_b)
+    return recognise
+
+
+def _sgd_swapped(got, case):
+    want_p, want_b = _torch_sgd_step(*case.args)
+    return _close(got[0], want_b) and _close(got[1], want_p)
+
+
+sgd_momentum_step = register(Checker(
+    name="sgd_momentum_step",
+    reference=_torch_sgd_step,
+    cases=_sgd_cases,
+    diagnoses=[
+        (_sgd_swapped, "you returned (buf, param); return (new_param, new_buf)."),
+        (_sgd_is("lr_in_buffer"),
+         "you used the other momentum convention, v = μ·v + lr·g and p -= v (lr inside the buffer). PyTorch keeps lr "
+         "outside: buf = μ·buf + g, then p -= lr·buf. The two agree only while lr never changes; after an lr drop "
+         "(any scheduler) they step differently."),
+        (_sgd_is("lr_in_buffer_minus"),
+         "that is the textbook velocity form v = μ·v − lr·g, p += v (lr inside the buffer). PyTorch keeps lr outside: "
+         "buf = μ·buf + g, then p -= lr·buf; the two differ as soon as the lr changes."),
+        (_sgd_is("ema"), "you averaged: buf = μ·buf + (1 − μ)·g (that is dampening = momentum). PyTorch's default adds the "
+                         "whole gradient: buf = μ·buf + g."),
+        (_sgd_is("nesterov"), "that is the Nesterov step p -= lr·(g + μ·buf); plain momentum steps along the buffer itself."),
+        (_sgd_is("old_buffer", check_param_only=True),
+         "you stepped with the OLD buffer; update buf = μ·buf + g first, then p -= lr·buf with the new one."),
+        (_sgd_is("plus"), "the step goes the wrong way: subtract, p -= lr·buf (descend the gradient)."),
+        (_sgd_is("no_momentum", check_param_only=True), "the parameter moved by −lr·g only: the step must use the new buffer, "
+                                                        "p -= lr·buf."),
+    ],
+    hints=[
+        "Two lines: first update the buffer from the gradient, then move the parameter along the buffer.",
+        "new_buf = momentum * buf + grad (no lr here, no (1 − momentum) factor).",
+        "new_buf = momentum * buf + grad; new_param = param - lr * new_buf; return new_param, new_buf.",
+    ],
+))
+
+
+# ----------------------------------------------------------------------------- Adam
+
+def _torch_adam_step(param, grad, m, v, t, lr, betas, eps):
+    """torch.optim.Adam with state (m, v, step t − 1), stepped once: returns (param, m, v)."""
+    p = param.detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([p], lr=lr, betas=betas, eps=eps, foreach=False)
+    p.grad = grad.detach().clone()
+    opt.state[p].update(step=torch.tensor(float(t - 1)), exp_avg=m.detach().clone(), exp_avg_sq=v.detach().clone())
+    opt.step()
+    state = opt.state[p]
+    return p.detach().clone(), state["exp_avg"].clone(), state["exp_avg_sq"].clone()
+
+
+def _adam_run(g, shape, steps, lr, betas, eps, scale=1.0, keep=()):
+    cases = []
+    param = torch.randn(*shape, generator=g)
+    m, v = torch.zeros(shape), torch.zeros(shape)
+    for t in range(1, steps + 1):
+        grad = scale * torch.randn(*shape, generator=g)
+        if t in keep:
+            cases.append((t, (param, grad, m, v, t, lr, betas, eps)))
+        param, m, v = _torch_adam_step(param, grad, m, v, t, lr, betas, eps)
+    return cases
+
+
+def _adam_cases(g: torch.Generator):
+    cases = [Case(f"step {t} of Adam(lr=0.01){' (m = v = 0)' if t == 1 else ''}", args)
+             for t, args in _adam_run(g, (3, 4), 10, 0.01, (0.9, 0.999), 1e-8, keep=(1, 2, 3, 10))]
+    cases += [Case(f"step {t}, betas (0.5, 0.9), lr 0.1", args)
+              for t, args in _adam_run(g, (6,), 4, 0.1, (0.5, 0.9), 1e-8, keep=(2, 4))]
+    cases += [Case(f"step {t}, tiny gradients (~1e-4) with eps 1e-8", args)
+              for t, args in _adam_run(g, (5,), 3, 0.01, (0.9, 0.999), 1e-8, scale=1e-4, keep=(1, 3))]
+    cases += [Case(f"step {t}, eps 0.1", args) for t, args in _adam_run(g, (4,), 2, 0.05, (0.9, 0.99), 0.1, keep=(2,))]
+    return cases
+
+
+def _adam_variant(case: Case, kind: str):
+    p, g, m, v, t, lr, (b1, b2), eps = case.args
+    g2 = g if kind == "not_squared" else g * g
+    if kind == "swapped_betas":
+        b1, b2 = b2, b1
+    m1 = b1 * m + (1 - b1) * g
+    v1 = b2 * v + (1 - b2) * g2
+    tc = t - 1 if kind == "t_from_zero" else t
+    with torch.no_grad():
+        bc1 = 1.0 if kind in ("no_correction", "only_v") else 1 - b1 ** tc
+        bc2 = 1.0 if kind in ("no_correction", "only_m") else 1 - b2 ** tc
+        m_hat, v_hat = m1 / bc1 if bc1 else m1 / 0.0, v1 / bc2 if bc2 else v1 / 0.0
+        denom = (v_hat + eps).sqrt() if kind == "eps_inside" else v_hat.sqrt() + eps
+        new_p = p - lr * m_hat / denom
+    if kind == "returned_hat":
+        return new_p, m_hat, v_hat
+    return new_p, m1, v1
+
+
+def _adam_is(kind: str):
+    def recognise(got, case):
+        want, right = _adam_variant(case, kind), _adam_variant(case, "correct")
+        if kind == "t_from_zero" and case.args[4] == 1:  # 1 - β^0 = 0: a division by zero, with m and v right
+            return not torch.isfinite(got[0]).all() and _close(got[1], right[1]) and _close(got[2], right[2])
+        matches = all(_close(a, b) for a, b in zip(got, want))
+        return matches and not all(_close(a, b) for a, b in zip(want, right))
+    return recognise
+
+
+adam_step = register(Checker(
+    name="adam_step",
+    reference=_torch_adam_step,
+    cases=_adam_cases,
+    diagnoses=[
+        (_adam_is("t_from_zero"),
+         "your bias correction counts t from 0: on the first step 1 − β^0 = 0 and you divide by zero (later steps are "
+         "off by one). t is the number of THIS step, starting at 1: use 1 − β1**t and 1 − β2**t."),
+        (_adam_is("not_squared"), "the second moment averages the SQUARED gradient: v = β2·v + (1 − β2)·g²."),
+        (_adam_is("returned_hat"), "return the raw moments m and v as the new state, not the bias-corrected m̂ and v̂; "
+                                   "the correction is recomputed from t at every step."),
+        (_adam_is("no_correction"), "no bias correction: m and v start at 0, so early on they are too small; divide by "
+                                    "(1 − β1**t) and (1 − β2**t) before the step."),
+        (_adam_is("only_m"), "you bias-corrected m but not v: v̂ = v / (1 − β2**t) too."),
+        (_adam_is("only_v"), "you bias-corrected v but not m: m̂ = m / (1 − β1**t) too."),
+        (_adam_is("eps_inside"), "eps goes OUTSIDE the square root, as in PyTorch: m̂ / (√v̂ + eps), not m̂ / √(v̂ + eps) "
+                                 "(they differ when gradients are tiny)."),
+        (_adam_is("swapped_betas"), "β1 (0.9) is for the first moment m, β2 (0.999) for the second moment v; yours are swapped."),
+    ],
+    hints=[
+        "Update both running averages first (m from g, v from g²), then bias-correct them with t, then step.",
+        "m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²;  m̂ = m / (1 − β1**t);  v̂ = v / (1 − β2**t).",
+        "new_param = param - lr * m_hat / (v_hat.sqrt() + eps); return new_param, m, v (the raw m and v).",
+    ],
+))

@@ -1,0 +1,488 @@
+"""Chapter 08's compute functions: 2-D test surfaces, optimiser trajectories, Adam's first steps,
+per-parameter step sizes, weight decay in Adam vs AdamW, and one CNN trained per optimiser.
+
+Every compute function takes numbers or tensors and returns numbers, tensors or a small
+dataclass; nothing here changes its inputs. The ``draw_*`` functions are thin matplotlib
+layers. The optimisers themselves live in :mod:`cnncourse.optim`.
+
+Taught in notebooks/08_optimizers.ipynb.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable, Iterable, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ..optim import OPTIMIZERS, adam_update, make_optimizer, rmsprop_update
+
+__all__ = [
+    "Surface",
+    "SURFACES",
+    "quadratic",
+    "rosenbrock",
+    "LABELS",
+    "Trajectory",
+    "trajectory",
+    "trajectories",
+    "steps_to_tolerance",
+    "sweep",
+    "pick_best",
+    "best_trajectories",
+    "format_sweep",
+    "format_trajectory_table",
+    "draw_trajectories",
+    "explore",
+    "draw_explore",
+    "summarize_explore",
+    "AdamRow",
+    "adam_first_steps",
+    "format_adam_rows",
+    "adam_vs_rmsprop_ratio",
+    "effective_learning_rates",
+    "step_size_table",
+    "weight_decay_pull",
+    "OptimizerRun",
+    "compare_optimizers",
+    "format_runs",
+]
+
+LABELS = {
+    "sgd": "SGD", "momentum": "SGD + momentum", "nesterov": "Nesterov", "adagrad": "Adagrad",
+    "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW",
+}
+
+
+# ----------------------------------------------------------------------------- 2-D test surfaces
+
+def quadratic(xy: Tensor) -> Tensor:
+    """An ill-conditioned bowl f(x, y) = 0.05·x² + 5·y² for points (..., 2) -> (...).
+
+    Its Hessian is diag(0.1, 10): curvature 100 times larger along y than along x
+    (condition number 100), the shape that makes plain gradient descent zig-zag across the
+    valley while it crawls along it.
+    """
+    return 0.05 * xy[..., 0] ** 2 + 5 * xy[..., 1] ** 2
+
+
+def rosenbrock(xy: Tensor) -> Tensor:
+    """Rosenbrock's banana valley (1960) f(x, y) = (1 − x)² + 100·(y − x²)², minimum 0 at (1, 1)."""
+    x, y = xy[..., 0], xy[..., 1]
+    return (1 - x) ** 2 + 100 * (y - x ** 2) ** 2
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A 2-D loss surface: its function, minimum, the usual start, plot limits and a tolerance."""
+
+    name: str
+    fn: Callable[[Tensor], Tensor]
+    minimum: tuple[float, float]
+    start: tuple[float, float]
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    tol: float  # "reached" means f(p) - f(minimum) < tol
+    f_min: float = 0.0
+
+
+SURFACES = {
+    "quadratic": Surface("quadratic", quadratic, (0.0, 0.0), (-4.0, 1.0), (-4.5, 4.5), (-1.5, 1.5), tol=1e-3),
+    "rosenbrock": Surface("rosenbrock", rosenbrock, (1.0, 1.0), (-1.2, 1.0), (-2.0, 2.0), (-1.0, 3.0), tol=1e-2),
+}
+
+
+def _surface(surface: str | Surface) -> Surface:
+    if isinstance(surface, Surface):
+        return surface
+    try:
+        return SURFACES[surface]
+    except KeyError:
+        raise ValueError(f"unknown surface {surface!r}; choose one of {sorted(SURFACES)}") from None
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """The path of one optimiser on a surface: points (steps + 1, 2) and losses (steps + 1,)."""
+
+    optimizer: str
+    surface: str
+    lr: float
+    path: Tensor
+    losses: Tensor
+    diverged: bool
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.losses[-1])
+
+
+def trajectory(optimizer_name: str, lr: float, momentum: float = 0.9, betas: tuple[float, float] = (0.9, 0.999),
+               steps: int = 150, start: tuple[float, float] | None = None, surface: str | Surface = "quadratic",
+               alpha: float = 0.99, impl: str = "ours") -> Trajectory:
+    """Run an optimiser (:func:`cnncourse.optim.make_optimizer` name) for ``steps`` steps on a surface.
+
+    ``start`` defaults to the surface's start. The loss is float64 autograd on one point; a
+    run that leaves the finite numbers stops there and is flagged ``diverged`` (the rest of
+    the path repeats the last finite point, the rest of the losses are inf).
+    """
+    return trajectories(optimizer_name, [lr], momentum, betas, steps, start, surface, alpha, impl)[0]
+
+
+def trajectories(optimizer_name: str, lrs: Sequence[float], momentum: float = 0.9,
+                 betas: tuple[float, float] = (0.9, 0.999), steps: int = 150, start: tuple[float, float] | None = None,
+                 surface: str | Surface = "quadratic", alpha: float = 0.99, impl: str = "ours") -> list[Trajectory]:
+    """:func:`trajectory` for several learning rates at once, one :class:`Trajectory` each.
+
+    With our optimisers the K runs share one (K, 2) tensor and a (K, 1) learning-rate tensor
+    (every rule is element-wise, so the rows never mix); ``torch.optim`` takes one lr at a time.
+    """
+    surf = _surface(surface)
+    if impl == "torch" and len(lrs) > 1:
+        return [t for lr in lrs for t in trajectories(optimizer_name, [lr], momentum, betas, steps, start, surf, alpha, impl)]
+    k = len(lrs)
+    first = torch.tensor(start if start is not None else surf.start, dtype=torch.float64)
+    points = first.repeat(k, 1).requires_grad_(True)                             # (K, 2)
+    lr = float(lrs[0]) if impl == "torch" else torch.tensor(lrs, dtype=torch.float64).unsqueeze(1)  # (K, 1)
+    opt = make_optimizer(optimizer_name, [points], lr=lr, momentum=momentum, betas=betas, alpha=alpha, impl=impl)
+    path = torch.empty(steps + 1, k, 2, dtype=torch.float64)
+    losses = torch.full((steps + 1, k), math.inf, dtype=torch.float64)
+    alive = torch.ones(k, dtype=torch.bool)
+    last = first.repeat(k, 1)
+    for step in range(steps + 1):
+        loss = surf.fn(points)                                                   # (K,)
+        with torch.no_grad():
+            alive &= torch.isfinite(loss) & (loss < 1e12)
+            last = torch.where(alive.unsqueeze(1), points, last)
+            path[step] = last
+            losses[step] = torch.where(alive, loss, math.inf)
+        if step == steps or not alive.any():
+            path[step + 1:] = last
+            break
+        opt.zero_grad()
+        loss.sum().backward()                                                    # row k's gradient is ∇f(row k)
+        opt.step()
+    return [Trajectory(optimizer_name, surf.name, float(lrs[i]), path[:, i].clone(), losses[:, i].clone(),
+                       not bool(alive[i])) for i in range(k)]
+
+
+def steps_to_tolerance(traj: Trajectory, tol: float | None = None) -> int | None:
+    """The first step from which the loss stays within ``tol`` of the minimum (default: the
+    surface's tolerance) until the end of the run, or None if it does not end there."""
+    surf = _surface(traj.surface)
+    tol = surf.tol if tol is None else tol
+    outside = torch.nonzero(~(traj.losses - surf.f_min < tol))
+    if not outside.numel():
+        return 0
+    last_outside = int(outside[-1])
+    return last_outside + 1 if last_outside + 1 < len(traj.losses) else None
+
+
+def sweep(surface: str, lrs: Sequence[float], steps: int = 300, names: Sequence[str] = OPTIMIZERS,
+          **kwargs) -> dict[str, list[Trajectory]]:
+    """Every optimiser in ``names`` at every learning rate in ``lrs`` on one surface."""
+    return {name: trajectories(name, lrs, steps=steps, surface=surface, **kwargs) for name in names}
+
+
+def pick_best(runs: dict[str, list[Trajectory]]) -> dict[str, Trajectory]:
+    """Each optimiser's best run: fewest steps to tolerance, then lowest final loss."""
+    def score(t: Trajectory):
+        reached = steps_to_tolerance(t)
+        return (reached if reached is not None else math.inf, t.final_loss)
+
+    return {name: min(ts, key=score) for name, ts in runs.items()}
+
+
+def best_trajectories(surface: str, lrs: Sequence[float], steps: int = 300,
+                      names: Sequence[str] = OPTIMIZERS, **kwargs) -> dict[str, Trajectory]:
+    """Each optimiser at its best learning rate from ``lrs`` (:func:`sweep`, then :func:`pick_best`)."""
+    return pick_best(sweep(surface, lrs, steps, names, **kwargs))
+
+
+def format_sweep(runs: dict[str, list[Trajectory]]) -> str:
+    """Steps to tolerance per optimiser (rows) and learning rate (columns); '—' not reached, 'div' diverged."""
+    lrs = [t.lr for t in next(iter(runs.values()))]
+    head = f"{'optimiser':<15}" + "".join(f"{lr:>8g}" for lr in lrs) + "   reached"
+    lines = [head]
+    for name, ts in runs.items():
+        cells = []
+        for t in ts:
+            reached = steps_to_tolerance(t)
+            cells.append("div" if t.diverged else "—" if reached is None else str(reached))
+        ok = sum(c not in ("div", "—") for c in cells)
+        lines.append(f"{LABELS.get(name, name):<15}" + "".join(f"{c:>8}" for c in cells) + f"   {ok}/{len(ts)}")
+    return "\n".join(lines)
+
+
+def format_trajectory_table(best: dict[str, dict[str, Trajectory]]) -> str:
+    """Rows: optimiser; per surface: best lr, steps to tolerance (or '—'), final loss."""
+    surfaces = list(best)
+    head = f"{'optimiser':<15}" + "".join(f"| {s:<10} lr  steps  final loss " for s in surfaces)
+    rows = [head, "-" * len(head)]
+    for name in best[surfaces[0]]:
+        row = f"{LABELS.get(name, name):<15}"
+        for s in surfaces:
+            t = best[s][name]
+            reached = steps_to_tolerance(t)
+            row += f"| {t.lr:<13.0e} {reached if reached is not None else '—':>5}  {t.final_loss:10.2e} "
+        rows.append(row)
+    return "\n".join(rows)
+
+
+@lru_cache(maxsize=8)
+def _contour_grid(surface: str, n: int = 100):
+    surf = SURFACES[surface]
+    xs = torch.linspace(*surf.xlim, n, dtype=torch.float64)
+    ys = torch.linspace(*surf.ylim, n, dtype=torch.float64)
+    gx, gy = torch.meshgrid(xs, ys, indexing="xy")
+    z = surf.fn(torch.stack([gx, gy], -1)) - surf.f_min
+    return gx.numpy(), gy.numpy(), np.log10(z.numpy() + 1e-3)
+
+
+def _draw_surface(ax, surface: str) -> None:
+    surf = SURFACES[surface]
+    gx, gy, logz = _contour_grid(surface)
+    # a shaded image of log10(f − f_min) plus a few level lines: much faster to redraw than contourf
+    ax.imshow(logz, extent=(*surf.xlim, *surf.ylim), origin="lower", cmap="Greys", alpha=0.45, aspect="auto")
+    ax.contour(gx, gy, logz, levels=12, colors="grey", linewidths=0.4)
+    ax.plot(*surf.minimum, "k*", markersize=12, label="minimum")
+    ax.plot(*surf.start, "ko", markersize=5)
+    ax.set(xlim=surf.xlim, ylim=surf.ylim, xlabel="x", ylabel="y")
+
+
+def draw_trajectories(best: dict[str, dict[str, Trajectory]]):
+    """One panel per surface with every optimiser's path, plus loss-vs-step panels below."""
+    surfaces = list(best)
+    fig, axes = plt.subplots(2, len(surfaces), figsize=(6.2 * len(surfaces), 8.5),
+                             gridspec_kw={"height_ratios": [1.4, 1]}, squeeze=False)
+    colors = plt.get_cmap("tab10").colors
+    for j, s in enumerate(surfaces):
+        ax, ax_loss = axes[0, j], axes[1, j]
+        _draw_surface(ax, s)
+        for i, (name, t) in enumerate(best[s].items()):
+            label = f"{LABELS.get(name, name)} (lr {t.lr:g})"
+            p = t.path.numpy()
+            ax.plot(p[:, 0], p[:, 1], "-", color=colors[i], lw=1.3, label=label)
+            ax_loss.semilogy(np.maximum(t.losses.numpy() - SURFACES[s].f_min, 1e-12), color=colors[i], label=label)
+        ax.set_title(f"{s}: each optimiser at its best learning rate")
+        ax.legend(fontsize=7, loc="lower right")
+        ax_loss.axhline(SURFACES[s].tol, color="k", ls=":", lw=1, label="tolerance")
+        ax_loss.set(xlabel="step", ylabel="f(p) − f(minimum)", title=f"{s}: loss per step", ylim=(1e-10, None))
+        ax_loss.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------- the widget
+
+def explore(optimizer: str = "momentum", surface: str = "quadratic", lr: float = 0.1, momentum: float = 0.9,
+            beta1: float = 0.9, beta2: float = 0.999, steps: int = 150) -> Trajectory:
+    """The widget's compute: one trajectory; β2 doubles as RMSprop's α (both average g²)."""
+    return trajectory(optimizer, lr, momentum=momentum, betas=(beta1, beta2), alpha=beta2,
+                      steps=steps, surface=surface)
+
+
+def summarize_explore(t: Trajectory) -> str:
+    reached = steps_to_tolerance(t)
+    if t.diverged:
+        return "diverged (lower the learning rate)"
+    where = f"reached tolerance at step {reached}" if reached is not None else "tolerance not reached"
+    return f"final loss {t.final_loss:.2e}, {where}, ended at ({t.path[-1, 0]:.3f}, {t.path[-1, 1]:.3f})"
+
+
+def draw_explore(t: Trajectory):
+    fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.5, 1]})
+    _draw_surface(ax, t.surface)
+    p = t.path.numpy()
+    ax.plot(p[:, 0], p[:, 1], "o-", color="C3", lw=1.2, markersize=2)
+    ax.set_title(f"{LABELS.get(t.optimizer, t.optimizer)} on {t.surface}, lr {t.lr:.3g}")
+    ax_loss.semilogy(np.maximum(t.losses.numpy() - SURFACES[t.surface].f_min, 1e-12), color="C3")
+    ax_loss.axhline(SURFACES[t.surface].tol, color="k", ls=":", lw=1)
+    ax_loss.set(xlabel="step", ylabel="f(p) − f(minimum)", title="loss per step")
+    ax_loss.grid(alpha=0.3)
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.14, top=0.9, wspace=0.28)  # tight_layout: 5x slower
+    return fig
+
+
+# ----------------------------------------------------------------------------- Adam, made precise
+
+@dataclass(frozen=True)
+class AdamRow:
+    """One Adam step on a scalar: its moments, corrected moments and steps with and without correction."""
+
+    t: int
+    grad: float
+    m: float
+    v: float
+    m_hat: float
+    v_hat: float
+    step: float            # |Δp| with bias correction (what Adam does)
+    step_uncorrected: float  # |Δp| if m and v were used as they are
+
+
+def adam_first_steps(grads: Sequence[float], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                     eps: float = 1e-8) -> list[AdamRow]:
+    """Adam's state on a scalar parameter fed the gradients ``grads``, one row per step (float64)."""
+    beta1, beta2 = betas
+    p = torch.zeros((), dtype=torch.float64)
+    m, v = torch.zeros_like(p), torch.zeros_like(p)
+    rows = []
+    for t, g in enumerate(grads, start=1):
+        g_t = torch.tensor(float(g), dtype=torch.float64)
+        new_p, m, v = adam_update(p, g_t, m, v, t, lr=lr, betas=betas, eps=eps)
+        m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+        rows.append(AdamRow(t, float(g), m.item(), v.item(), m_hat.item(), v_hat.item(),
+                            abs((new_p - p).item()), abs(lr * m.item() / (math.sqrt(v.item()) + eps))))
+        p = new_p
+    return rows
+
+
+def format_adam_rows(rows: Sequence[AdamRow], lr: float) -> str:
+    head = f"{'t':>3} {'g':>6} {'m':>8} {'v':>9} {'m_hat':>7} {'v_hat':>7} {'step/lr':>8} {'uncorrected step/lr':>20}"
+    lines = [head]
+    for r in rows:
+        lines.append(f"{r.t:>3} {r.grad:>6.2f} {r.m:>8.4f} {r.v:>9.6f} {r.m_hat:>7.4f} {r.v_hat:>7.4f} "
+                     f"{r.step / lr:>8.4f} {r.step_uncorrected / lr:>20.4f}")
+    return "\n".join(lines)
+
+
+def adam_vs_rmsprop_ratio(grads: Tensor, alpha: float = 0.99, lr: float = 1e-3, at: Sequence[int] = (1, 10, 100, 1000)) -> dict[int, float]:
+    """Adam with β1 = 0 and β2 = α against RMSprop(α) on the same gradients: |Adam step| / |RMSprop step|.
+
+    Without momentum, Adam is RMSprop plus bias correction, so the ratio is √(1 − α^t) (up to
+    eps): RMSprop's un-corrected E[g²] starts near 0, so its first steps are up to 1/√(1 − α)
+    times too large; the ratio reaches 1 once α^t is negligible. ``grads``: (T,) gradients of one scalar.
+    """
+    p_a = p_r = torch.zeros((), dtype=torch.float64)
+    m = v = sq = torch.zeros((), dtype=torch.float64)
+    ratios = {}
+    for t, g in enumerate(grads.double(), start=1):
+        new_a, m, v = adam_update(p_a, g, m, v, t, lr=lr, betas=(0.0, alpha))
+        new_r, sq, _, _ = rmsprop_update(p_r, g, sq, lr=lr, alpha=alpha)
+        if t in at:
+            ratios[t] = abs((new_a - p_a).item()) / abs((new_r - p_r).item())
+        p_a, p_r = new_a, new_r
+    return ratios
+
+
+# ----------------------------------------------------------------------------- per-parameter steps
+
+def effective_learning_rates(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Tensor]:
+    """For each parameter tensor of ``model``, the per-element factor that multiplies the gradient
+    direction (same shape as the parameter):
+
+    * Adam/AdamW: lr / (√v̂ + eps) (multiplies m̂); RMSprop: lr / (√E[g²] + eps);
+      Adagrad: lr / (√Σg² + eps); SGD: lr for every element.
+
+    Works with ``torch.optim`` and :mod:`cnncourse.optim` (same state names).
+    """
+    out = {}
+    for name, p in model.named_parameters():
+        group = next(g for g in optimizer.param_groups if any(q is p for q in g["params"]))
+        state, lr = optimizer.state.get(p, {}), group["lr"]
+        if "exp_avg_sq" in state:
+            t = float(state["step"])
+            v_hat = state["exp_avg_sq"] / (1 - group["betas"][1] ** t)
+            out[name] = lr / (v_hat.sqrt() + group["eps"])
+        elif "square_avg" in state:
+            out[name] = lr / (state["square_avg"].sqrt() + group["eps"])
+        elif "sum" in state:
+            clr = lr / (1 + (float(state["step"]) - 1) * group["lr_decay"])
+            out[name] = clr / (state["sum"].sqrt() + group["eps"])
+        else:
+            out[name] = torch.full_like(p, lr)
+        out[name] = out[name].detach().cpu()
+    return out
+
+
+def step_size_table(grads: dict[str, Tensor], rates: dict[str, Tensor], steps: dict[str, Tensor]) -> str:
+    """Per layer: median |grad|, median and 5-95 % range of the effective lr, median |Δp| of one step."""
+    head = f"{'parameter':<26} {'median |g|':>10} {'eff. lr median':>14} {'eff. lr 5%..95%':>20} {'median |Δp|':>12}"
+    lines = [head]
+    for name in rates:
+        r = rates[name].flatten().double()
+        lo, hi = torch.quantile(r, torch.tensor([0.05, 0.95], dtype=torch.float64)).tolist()
+        lines.append(f"{name:<26} {grads[name].abs().median().item():>10.1e} {r.median().item():>14.1e} "
+                     f"{lo:>9.1e}..{hi:<9.1e} {steps[name].abs().median().item():>12.1e}")
+    return "\n".join(lines)
+
+
+def weight_decay_pull(grad_scales: Sequence[float], lr: float = 1e-3, weight_decay: float = 0.1,
+                      steps: int = 100) -> dict[str, list[float]]:
+    """How far weight decay alone moves weights that start at 1, under Adam (L2) and AdamW.
+
+    Each coordinate i gets a loss gradient alternating ±``grad_scales[i]`` (a noisy direction that
+    cancels out), so without decay it would stay near 1. Returns, per optimiser, the drift
+    (value with decay − value without decay) after ``steps`` steps for each coordinate.
+    """
+    scales = torch.tensor(grad_scales, dtype=torch.float64)
+    result = {}
+    for name in ("adam", "adamw"):
+        finals = []
+        for wd in (weight_decay, 0.0):
+            p = torch.ones_like(scales)
+            m = v = torch.zeros_like(scales)
+            for t in range(1, steps + 1):
+                g = scales * (1 if t % 2 else -1)
+                p, m, v = adam_update(p, g, m, v, t, lr=lr, weight_decay=wd, decoupled=name == "adamw")
+            finals.append(p)
+        result[name] = (finals[0] - finals[1]).tolist()
+    return result
+
+
+# ----------------------------------------------------------------------------- one CNN per optimiser
+
+@dataclass
+class OptimizerRun:
+    """The runs of one optimiser setting over several seeds."""
+
+    name: str
+    lr: float
+    histories: list = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def mean(self, metric: str) -> float:
+        return float(np.mean([h.last(metric) for h in self.histories]))
+
+    def spread(self, metric: str) -> float:
+        values = [h.last(metric) for h in self.histories]
+        return float(np.max(values) - np.min(values)) if len(values) > 1 else 0.0
+
+
+def compare_optimizers(make_model: Callable[[], nn.Module], make_train_loader: Callable[[int], Iterable], val_loader: Iterable,
+                       settings: dict[str, float], epochs: int, seeds: Sequence[int],
+                       impl: str = "torch", **fit_kwargs) -> dict[str, OptimizerRun]:
+    """Train a fresh ``make_model()`` per optimiser (``settings``: name -> lr) and seed with
+    :func:`cnncourse.train.fit` (quietly). For a given seed every optimiser starts from the same
+    weights and sees the same batches (``make_train_loader(seed)`` builds a fresh loader)."""
+    from ..runtime import seed_everything
+    from ..train import fit
+
+    runs = {}
+    for name, lr in settings.items():
+        run = OptimizerRun(name, lr)
+        for seed in seeds:
+            seed_everything(seed)
+            model = make_model()
+            opt = make_optimizer(name, model.parameters(), lr=lr, impl=impl)
+            start = time.perf_counter()
+            history = fit(model, make_train_loader(seed), val_loader, epochs=epochs, optimizer=opt,
+                          progress=False, live_plot=False, **fit_kwargs)
+            run.seconds.append(time.perf_counter() - start)
+            run.histories.append(history)
+        runs[name] = run
+    return runs
+
+
+def format_runs(runs: dict[str, OptimizerRun]) -> str:
+    head = f"{'optimiser':<15} {'lr':>7} {'train loss':>10} {'val loss':>9} {'val acc':>8} {'± spread':>9} {'sec/run':>8}"
+    lines = [head]
+    for name, r in runs.items():
+        lines.append(f"{LABELS.get(name, name):<15} {r.lr:>7g} {r.mean('train_loss'):>10.4f} {r.mean('val_loss'):>9.4f} "
+                     f"{r.mean('val_acc'):>8.3f} {r.spread('val_acc'):>9.3f} {np.mean(r.seconds):>8.1f}")
+    return "\n".join(lines)

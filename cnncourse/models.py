@@ -20,6 +20,7 @@ __all__ = [
     "make_activation",
     "make_norm",
     "count_parameters",
+    "hooked_forward",
     "feature_maps",
 ]
 
@@ -239,28 +240,38 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
 
 
 @torch.no_grad()
+def hooked_forward(model: nn.Module, x: torch.Tensor, hooks: dict[nn.Module, Callable]) -> torch.Tensor:
+    """One forward pass in eval mode with forward hooks on some sub-modules; returns the output.
+
+    ``hooks`` maps a module to ``hook(module, inputs, output)``. The input is moved to the
+    model's device (the model is never moved), and afterwards the hooks are removed and the
+    model's train/eval mode is restored, so the caller's model is left as it was.
+    """
+    handles = [module.register_forward_hook(hook) for module, hook in hooks.items()]
+    was_training = model.training
+    try:
+        model.eval()
+        param = next(model.parameters(), None)
+        return model(x.to(param.device) if param is not None else x)
+    finally:
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+
+
 def feature_maps(model: nn.Module, x: torch.Tensor, layers: list[str] | tuple[str, ...]) -> dict[str, torch.Tensor]:
     """The outputs of the named sub-modules (e.g. ``"features.act1"``) for input x.
 
-    Runs one forward pass in eval mode with hooks, then restores the model's mode;
-    returns CPU tensors, and never moves or changes the model.
+    Runs one forward pass in eval mode with hooks (:func:`hooked_forward`); returns CPU
+    tensors, and never moves or changes the model.
     """
     modules = dict(model.named_modules())
     missing = [name for name in layers if name not in modules]
     if missing:
         raise KeyError(f"feature_maps: no layer(s) {missing}; the model has {list(modules)[1:]}")
     captured: dict[str, torch.Tensor] = {}
-    hooks = [
-        modules[name].register_forward_hook(lambda _m, _i, out, name=name: captured.__setitem__(name, out.detach().cpu()))
+    hooked_forward(model, x, {
+        modules[name]: (lambda _m, _i, out, name=name: captured.__setitem__(name, out.detach().cpu()))
         for name in layers
-    ]
-    was_training = model.training
-    try:
-        model.eval()
-        param = next(model.parameters(), None)
-        model(x.to(param.device) if param is not None else x)
-    finally:
-        model.train(was_training)
-        for hook in hooks:
-            hook.remove()
+    })
     return {name: captured[name] for name in layers}

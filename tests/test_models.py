@@ -71,3 +71,11 @@ def test_small_resnet_block_is_identity_plus_residual():
         nn.init.zeros_(p)  # F(x) = 0: the block passes relu(x) through
     x = torch.randn(2, 4, 5, 5)
     assert torch.allclose(block(x), torch.relu(x))
+
+
+def test_hooked_forward_leaves_the_model_as_it_was():
+    model = models.LeNet5(norm="batch").train()
+    seen = []
+    out = models.hooked_forward(model, torch.rand(2, 1, 28, 28), {model.features.conv2: lambda m, i, o: seen.append(o.shape)})
+    assert out.shape == (2, 10) and seen == [torch.Size([2, 16, 10, 10])]
+    assert model.training and not model.features.conv2._forward_hooks

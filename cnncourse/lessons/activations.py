@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..layers import activations as A
+from ..models import hooked_forward
 
 __all__ = [
     "EXPLORER_CHOICES",
@@ -219,18 +220,10 @@ def unit_activity(model: nn.Module, images: torch.Tensor, layers: Sequence[str] 
     if missing:
         raise KeyError(f"unit_activity: no activation layer(s) {missing}; the model has {list(available)}")
     captured: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-    hooks = [available[n].register_forward_hook(
-        lambda _m, inp, out, n=n: captured.__setitem__(n, (inp[0].detach().cpu(), out.detach().cpu())))
-        for n in layers]
-    was_training = model.training
-    try:
-        model.eval()
-        param = next(model.parameters())
-        model(images.to(param.device))
-    finally:
-        model.train(was_training)
-        for h in hooks:
-            h.remove()
+    hooked_forward(model, images, {
+        available[n]: (lambda _m, inp, out, n=n: captured.__setitem__(n, (inp[0].detach().cpu(), out.detach().cpu())))
+        for n in layers
+    })
     return {n: captured[n] for n in layers}
 
 

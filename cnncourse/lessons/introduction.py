@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models import count_parameters, feature_maps
+from ..models import count_parameters, feature_maps, hooked_forward
 
 __all__ = [
     "Milestone",
@@ -176,22 +176,13 @@ def layer_shapes(model: nn.Module, x: torch.Tensor) -> list[LayerShape]:
     forward pass runs in eval mode; the model's mode is restored and nothing is moved.
     """
     rows: list[LayerShape] = []
-    hooks = []
-    for name, module in model.named_modules():
-        if any(True for _ in module.children()) or _does_nothing(module):
-            continue
-        hooks.append(module.register_forward_hook(
-            lambda m, _i, out, name=name or type(module).__name__: rows.append(
-                LayerShape(name, _block_kind(m), tuple(out.shape), count_parameters(m)))))
-    was_training = model.training
-    try:
-        model.eval()
-        param = next(model.parameters(), None)
-        model(x.to(param.device) if param is not None else x)
-    finally:
-        model.train(was_training)
-        for hook in hooks:
-            hook.remove()
+    hooks = {
+        module: (lambda m, _i, out, name=name or type(module).__name__: rows.append(
+            LayerShape(name, _block_kind(m), tuple(out.shape), count_parameters(m))))
+        for name, module in model.named_modules()
+        if not any(True for _ in module.children()) and not _does_nothing(module)
+    }
+    hooked_forward(model, x, hooks)
     return rows
 
 
@@ -300,16 +291,7 @@ def count_multiply_adds(model: nn.Module, x: torch.Tensor) -> int:
         else:
             total += per_sample * module.in_features
 
-    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    was_training = model.training
-    try:
-        model.eval()
-        param = next(model.parameters(), None)
-        model(x[:1].to(param.device) if param is not None else x[:1])
-    finally:
-        model.train(was_training)
-        for hook in hooks:
-            hook.remove()
+    hooked_forward(model, x[:1], {m: count for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))})
     return total
 
 

@@ -128,11 +128,14 @@ def _run_all(page):
     _accept_kernel_dialog(page)
 
 
+CURRENT = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook on show, not one in a background tab
+
+
 def _wait_until_done(page, timeout_ms: int):
-    """Every code cell has an execution number (none is queued `[*]` or unrun `[ ]`)."""
+    """Every code cell of the notebook on show has an execution number (none queued `[*]` or unrun `[ ]`)."""
     page.wait_for_function(
         """() => {
-            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+            const prompts = [...document.querySelectorAll('""" + CURRENT + """ .jp-CodeCell .jp-InputPrompt')];
             return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
         }""",
         timeout=timeout_ms, polling=500,
@@ -156,13 +159,14 @@ def test_widget_redraws_when_a_control_moves(lab, browser, name):
     errors = []
     page.on("pageerror", lambda err: errors.append(str(err)))
     try:
-        page.goto(f"{url}/lab/tree/{name}?token={token}")
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        # a workspace of its own, so JupyterLab does not reopen the notebooks of earlier tests
+        page.goto(f"{url}/lab/workspaces/{Path(name).stem}/tree/{name}?token={token}")
+        page.wait_for_selector(f"{CURRENT} .jp-Cell", timeout=60_000)
         _accept_kernel_dialog(page)
         page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=90_000)
         _run_all(page)
         _wait_until_done(page, CELL_TIMEOUT_MS)
-        explorer = page.locator(".cnncourse-explorer").first
+        explorer = page.locator(f"{CURRENT} .cnncourse-explorer").first
         explorer.scroll_into_view_if_needed()
         page.wait_for_function(
             "el => el.querySelector('img') && el.querySelector('pre')", arg=explorer.element_handle(), timeout=30_000)

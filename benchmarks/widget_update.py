@@ -37,12 +37,12 @@ for _v in (_values * {UPDATES})[:{UPDATES} + 1]:
     if _v == _control.value:
         continue
     _control.value = _v
-    _seconds.append(explorer.seconds)
+    _seconds.append([explorer.seconds, explorer.timings["compute"], explorer.timings["draw"], explorer.timings["render"]])
 print("WIDGET_TIMES " + _json.dumps(_seconds[:{UPDATES}]))
 """
 
 
-def time_widget(path: Path) -> list[float]:
+def time_widget(path: Path) -> list[list[float]]:
     nb = nbformat.read(path, as_version=4)
     cells = nb.cells
     last = max(i for i, c in enumerate(cells) if c.cell_type == "code" and "Explorer(" in c.source)
@@ -62,11 +62,14 @@ def main(argv: list[str]) -> int:
     paths = [Path(a) for a in argv] or sorted(
         p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if "Explorer(" in p.read_text())
     medians = {}
-    print(f"{'chapter':<28}{'median ms':>10}{'max ms':>9}  updates")
+    print(f"{'chapter':<28}{'median ms':>10}{'max ms':>9}{'compute':>9}{'draw':>7}{'render':>8}  updates")
     for path in paths:
-        seconds = time_widget(path)
+        rows = time_widget(path)
+        seconds = [row[0] for row in rows]
         medians[path.name] = statistics.median(seconds) * 1000
-        print(f"{path.stem:<28}{medians[path.name]:>10.0f}{max(seconds) * 1000:>9.0f}  {len(seconds)}", flush=True)
+        parts = [statistics.median(row[k] for row in rows) * 1000 for k in (1, 2, 3)]
+        print(f"{path.stem:<28}{medians[path.name]:>10.0f}{max(seconds) * 1000:>9.0f}"
+              f"{parts[0]:>9.0f}{parts[1]:>7.0f}{parts[2]:>8.0f}  {len(seconds)}", flush=True)
     worst = max(medians, key=medians.get)
     print(f"widget_update: {medians[worst]:.0f} ms median in the slowest chapter, {worst} (target <= 150 ms)")
     return 0

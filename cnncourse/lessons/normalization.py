@@ -10,9 +10,11 @@ Taught in notebooks/05_normalization.ipynb.
 from __future__ import annotations
 
 import copy
+import weakref
 from dataclasses import dataclass
 from typing import Sequence
 
+import matplotlib.ticker
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -295,10 +297,10 @@ def stat_noise(
     order = torch.randperm(S, generator=torch.Generator().manual_seed(seed))[: nb * batch_size]
     # Everything follows from each sample's per-channel first and second moments over H*W
     # (float64), so one pass over the maps suffices: the widget stays fast.
-    flat = maps[order].reshape(nb * batch_size, C, -1).double()  # (S', C, H*W)
-    m1, m2 = flat.mean(dim=-1), flat.pow(2).mean(dim=-1)  # (S', C) each
-    pop_mean = maps.double().mean(dim=(0, 2, 3))  # (C,) over ALL maps
-    pop_std = maps.double().var(dim=(0, 2, 3), correction=0).add(eps).sqrt()
+    all_m1, all_m2 = _sample_moments(maps)
+    m1, m2 = all_m1[order], all_m2[order]  # (S', C) each
+    pop_mean = all_m1.mean(dim=0)  # (C,) over ALL maps (every sample has H*W values)
+    pop_std = (all_m2.mean(dim=0) - pop_mean.pow(2)).clamp(min=0).add(eps).sqrt()
     if kind == "batch":
         b1 = m1.reshape(nb, batch_size, C).mean(dim=1, keepdim=True)  # (nb, 1, C)
         b2 = m2.reshape(nb, batch_size, C).mean(dim=1, keepdim=True)
@@ -327,6 +329,26 @@ def stat_noise(
     )
 
 
+_MOMENTS: dict[int, tuple] = {}
+
+
+def _sample_moments(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each sample's per-channel mean and mean square over H*W (float64), (S, C) each.
+
+    Cached for the last tensor seen (checked by identity and in-place version), so a widget
+    moving through batch sizes on the same maps pays for the pass over them once.
+    """
+    key = id(maps)
+    hit = _MOMENTS.get(key)
+    if hit is not None and hit[0]() is maps and hit[1] == maps._version:
+        return hit[2]
+    flat = maps.reshape(maps.shape[0], maps.shape[1], -1).double()
+    moments = (flat.mean(dim=-1), flat.pow(2).mean(dim=-1))
+    _MOMENTS.clear()
+    _MOMENTS[key] = (weakref.ref(maps), maps._version, moments)
+    return moments
+
+
 def noise_curve(maps: torch.Tensor, batch_sizes: Sequence[int], kinds: Sequence[str] = tuple(KIND_NAMES),
                 num_groups: int = 2, seed: int = 0) -> dict[str, dict[int, float]]:
     """``{kind: {batch_size: mismatch}}``: :func:`stat_noise`'s output mismatch for every setting."""
@@ -342,26 +364,32 @@ def draw_stat_noise(result: StatNoise):
     both = torch.cat([result.train_mean, ev])
     spread = max(float(both.abs().max()), 0.05) * 1.05
     bins = np.linspace(-spread, spread, 41)
-    ax.hist(result.train_mean.numpy(), bins=bins, alpha=0.6, histtype="stepfilled", label="training (this batch size)")
+    ax.stairs(np.histogram(result.train_mean.numpy(), bins=bins)[0], bins, fill=True, alpha=0.6,
+              label="training (this batch size)")
     if torch.allclose(ev, ev[0].expand_as(ev)):
         ax.axvline(ev[0].item(), color="C1", lw=2, label="evaluation (running mean)")
     else:
-        ax.hist(ev.numpy(), bins=bins, histtype="step", lw=2, color="C1", label="evaluation")
+        ax.stairs(np.histogram(ev.numpy(), bins=bins)[0], bins, lw=2, color="C1", label="evaluation")
     ax.set(title=f"{KIND_NAMES[result.kind]}, batch size {result.batch_size}: the mean used for channel 0",
            xlabel="mean used (population std from the population mean)", ylabel="samples")
     ax.title.set_fontsize(9)
-    ax.legend(fontsize=8)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))  # fewer labels to lay out per redraw
+    ax.legend(fontsize=8, loc="upper left")
     if result.curve:
         ax = axes[0, 1]
         for kind, curve in result.curve.items():
             style = "o-" if kind == result.kind else ".--"
             ax.plot(list(curve), list(curve.values()), style, label=KIND_NAMES[kind], markersize=4)
         ax.plot([result.batch_size], [result.mismatch], "r*", markersize=14, label="this setting")
+        sizes = sorted({b for curve in result.curve.values() for b in curve})
         ax.set(xscale="log", xlabel="batch size", ylabel="RMS of y_train - y_eval",
                title="train/eval mismatch of the normalised output")
+        # fixed ticks, no minor ticks: a log axis's tick search was half of each redraw
+        ax.set_xticks(sizes, [str(b) for b in sizes])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.title.set_fontsize(9)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper right")
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.9, wspace=0.25)
     return fig
 

@@ -25,6 +25,7 @@ __all__ = [
     "profile",
     "profile_name",
     "device",
+    "device_words",
     "seed_everything",
     "describe",
     "course_dir",
@@ -171,7 +172,7 @@ def describe(file=None) -> dict:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torchvision": _version_of("torchvision"),
-        "device": _device_words(dev),
+        "device": device_words(dev),
         "profile": f"{prof.name} (epochs={prof.epochs}, batch_size={prof.batch_size}, "
         f"train_size={prof.train_size or 'all'})",
         "threads": torch.get_num_threads(),
@@ -183,7 +184,8 @@ def describe(file=None) -> dict:
     return info
 
 
-def _device_words(dev: torch.device) -> str:
+def device_words(dev: torch.device) -> str:
+    """The device in words, for printing with a result: "cuda (NVIDIA H200)", "cpu (x86_64, 2 cores)"."""
     if dev.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(dev)})"
     if dev.type == "mps":

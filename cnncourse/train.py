@@ -46,7 +46,7 @@ class History:
     train_acc: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_acc: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)  # the rate of each epoch's last training batch
     seconds: list[float] = field(default_factory=list)
     stopped_early: bool = False
     best_epoch: int | None = None
@@ -235,6 +235,7 @@ def fit(
                     loss = loss_fn(out, y)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
+                used_lr = optimizer.param_groups[0]["lr"]  # before a per-batch scheduler moves it on
                 scaler.step(optimizer)
                 scaler.update()
                 if scheduler is not None and scheduler_step == "batch":
@@ -251,7 +252,7 @@ def fit(
             history.epoch.append(epoch)
             history.train_loss.append(total_loss.item() / seen)
             history.train_acc.append(correct.item() / seen)
-            history.lr.append(optimizer.param_groups[0]["lr"])
+            history.lr.append(used_lr)  # the rate the epoch's last batch was trained with
             if val is not None:
                 val_loss, val_acc = evaluate(model, val, loss_fn=loss_fn, device=dev, amp=amp, channels_last=channels_last)
                 history.val_loss.append(val_loss)

@@ -48,8 +48,18 @@ def test_schedulers_step_per_epoch_per_batch_and_on_plateau(digits):
     assert h.lr == pytest.approx([0.1, 0.05, 0.025])
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     one_cycle = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=2 * len(tl))
-    train.fit(model, tl, epochs=2, optimizer=opt, scheduler=one_cycle, scheduler_step="batch", progress=False, live_plot=False)
+    used = []  # the rate of every batch of the same schedule, replayed on a bare optimizer
+    replay = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    replay_schedule = torch.optim.lr_scheduler.OneCycleLR(replay, max_lr=0.1, total_steps=2 * len(tl))
+    for _ in range(2 * len(tl)):
+        used.append(replay.param_groups[0]["lr"])
+        replay.step()
+        replay_schedule.step()
+    h = train.fit(model, tl, epochs=2, optimizer=opt, scheduler=one_cycle, scheduler_step="batch", progress=False, live_plot=False)
     assert one_cycle.last_epoch == 2 * len(tl)
+    # per-batch schedules: History.lr holds the rate each epoch's last batch used, not the scheduler's next one
+    assert h.lr == pytest.approx([used[len(tl) - 1], used[-1]])
+    assert h.lr[-1] < 1e-5  # one-cycle ends near max_lr / (div_factor * final_div_factor)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5)
     train.fit(model, tl, vl, epochs=2, optimizer=opt, scheduler=plateau, progress=False, live_plot=False)

@@ -1,0 +1,196 @@
+"""Checks for exercises/09_learning_rate.ipynb: the lr of one step of warm-up + cosine, and of step decay.
+
+The references are PyTorch's schedulers themselves, stepped on a dummy optimiser in the right
+order (``optimizer.step()`` then ``scheduler.step()``): ``SequentialLR(LinearLR(start_factor =
+1/(W + 1), total_iters = W), CosineAnnealingLR(T_max = total − W, eta_min = min_lr),
+milestones = [W])`` and ``StepLR(step_size, gamma)``. The cases include no warm-up, the first
+step, the last warm-up step, the switch to cosine and the last step.
+
+Taught in notebooks/09_learning_rate.ipynb.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import torch
+from torch.optim import lr_scheduler
+
+from ..lessons.learning_rate import make_scheduler, record_lrs
+from .core import Case, Checker, register
+
+__all__ = ["warmup_cosine_lr", "step_decay_lr"]
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, torch.Tensor) and a.numel() == 1:
+        a = a.item()
+    return isinstance(a, (int, float)) and not isinstance(a, bool) and math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
+
+
+# ----------------------------------------------------------------------------- warm-up + cosine
+
+@lru_cache(maxsize=32)
+def _warmup_cosine_curve(total_steps: int, warmup_steps: int, base_lr: float, min_lr: float) -> tuple[float, ...]:
+    lrs = record_lrs(lambda opt: make_scheduler("warmup_cosine", opt, total_steps, warmup_steps=warmup_steps, min_lr=min_lr),
+                     total_steps, base_lr)
+    return tuple(lrs.tolist())
+
+
+def _torch_warmup_cosine(step, total_steps, warmup_steps, base_lr, min_lr):
+    """The lr of step ``step`` under PyTorch's SequentialLR(LinearLR, CosineAnnealingLR)."""
+    return _warmup_cosine_curve(total_steps, warmup_steps, base_lr, min_lr)[step]
+
+
+_SETTINGS = [
+    # (total_steps, warmup_steps, base_lr, min_lr, steps to check)
+    (20, 5, 0.1, 0.001, (0, 1, 4, 5, 6, 12, 19)),
+    (10, 0, 1.0, 0.0, (0, 1, 5, 9)),
+    (100, 10, 3e-4, 1e-5, (0, 9, 10, 50, 99)),
+    (8, 7, 0.5, 0.05, (0, 6, 7)),
+    (1, 0, 0.2, 0.0, (0,)),
+]
+
+
+def _warmup_cosine_cases(_g):
+    cases = []
+    for total, warmup, base, low, steps in _SETTINGS:
+        for t in steps:
+            where = ("first step" if t == 0 else "last step" if t == total - 1 else
+                     "last warm-up step" if t == warmup - 1 else "first cosine step" if t == warmup else f"step {t}")
+            cases.append(Case(f"{where}: step={t}, total_steps={total}, warmup_steps={warmup}, base_lr={base:g}, min_lr={low:g}",
+                              (t, total, warmup, base, low)))
+    return cases
+
+
+def _wc_variant(kind: str, t, total, warmup, base, low):
+    if t < warmup:
+        if kind == "warmup_t_over_w":
+            return base * t / warmup
+        if kind == "warmup_t1_over_w":
+            return base * (t + 1) / warmup
+        return base * (t + 1) / (warmup + 1)
+    progress = {
+        "cosine_total": (t - warmup) / total,
+        "cosine_not_shifted": t / (total - warmup),
+        "cosine_t_over_total": t / total,
+        "cosine_minus_one": (t - warmup) / (total - warmup - 1) if total - warmup > 1 else 0.0,
+    }.get(kind, (t - warmup) / (total - warmup))
+    half = (1 + math.cos(math.pi * progress)) / 2
+    if kind == "no_min_lr":
+        return base * half
+    if kind == "min_added":
+        return low + base * half
+    return low + (base - low) * half
+
+
+def _wc_is(kind: str):
+    def recognise(got, case):
+        want = _wc_variant(kind, *case.args)
+        return _same(got, want) and not _same(want, _wc_variant("correct", *case.args))
+    return recognise
+
+
+warmup_cosine_lr = register(Checker(
+    name="warmup_cosine_lr",
+    reference=_torch_warmup_cosine,
+    cases=_warmup_cosine_cases,
+    diagnoses=[
+        (_wc_is("warmup_t_over_w"),
+         "off-by-one warm-up: your warm-up starts at lr 0 (a wasted step; PyTorch's LinearLR refuses a start "
+         "factor of 0). Step t of the warm-up trains at base_lr·(t + 1)/(warmup_steps + 1)."),
+        (_wc_is("warmup_t1_over_w"),
+         "off-by-one warm-up: base_lr·(step + 1)/warmup_steps reaches the peak one step early. Divide by "
+         "(warmup_steps + 1): the peak is reached at step warmup_steps, the first cosine step."),
+        (_wc_is("no_min_lr"), "min_lr is missing: the cosine goes from base_lr down to min_lr, "
+                              "min_lr + (base_lr − min_lr)·(1 + cos(π·p))/2, not base_lr·(1 + cos(π·p))/2."),
+        (_wc_is("min_added"), "you added min_lr on top of base_lr·(1 + cos)/2, so the first cosine step is above "
+                              "base_lr; scale the cosine by (base_lr − min_lr)."),
+        (_wc_is("cosine_total"), "cosine over the wrong length: after warm-up only total_steps − warmup_steps steps are "
+                                 "left, so p = (step − warmup_steps)/(total_steps − warmup_steps), not /total_steps."),
+        (_wc_is("cosine_not_shifted"), "the cosine must start when the warm-up ends: p = (step − warmup_steps)/"
+                                       "(total_steps − warmup_steps), you used step/(total_steps − warmup_steps)."),
+        (_wc_is("cosine_t_over_total"), "cosine over the wrong length: p = step/total_steps ignores the warm-up; use "
+                                        "p = (step − warmup_steps)/(total_steps − warmup_steps)."),
+        (_wc_is("cosine_minus_one"), "cosine over the wrong length: PyTorch's T_max is total_steps − warmup_steps, so "
+                                     "min_lr would be reached one step AFTER the last step; you divided by one step less."),
+    ],
+    hints=[
+        "Two branches: if step < warmup_steps, a straight line up to base_lr; otherwise a half cosine from base_lr "
+        "down to min_lr over the remaining steps.",
+        "Warm-up: base_lr·(step + 1)/(warmup_steps + 1). Cosine: p = (step − warmup_steps)/(total_steps − warmup_steps), "
+        "then min_lr + (base_lr − min_lr)·(1 + cos(π·p))/2.",
+        "if step < warmup_steps: return base_lr * (step + 1) / (warmup_steps + 1); p = (step - warmup_steps) / "
+        "(total_steps - warmup_steps); return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * p)) / 2",
+    ],
+    atol=1e-12,
+    rtol=1e-6,
+    check_inputs_unchanged=False,
+))
+
+
+# ----------------------------------------------------------------------------- step decay
+
+@lru_cache(maxsize=32)
+def _step_curve(epochs: int, base_lr: float, step_size: int, gamma: float) -> tuple[float, ...]:
+    lrs = record_lrs(lambda opt: lr_scheduler.StepLR(opt, step_size=step_size, gamma=gamma), epochs, base_lr)
+    return tuple(lrs.tolist())
+
+
+def _torch_step_decay(epoch, base_lr, step_size, gamma):
+    """The lr of epoch ``epoch`` (from 0) under PyTorch's StepLR, stepped once per epoch."""
+    return _step_curve(epoch + 1, base_lr, step_size, gamma)[epoch]
+
+
+def _step_cases(_g):
+    cases = []
+    for base, size, gamma, epochs in [(0.1, 3, 0.5, (4, 0, 1, 2, 3, 7, 9)), (1.0, 1, 0.9, (0, 1, 5)),
+                                      (0.05, 10, 0.1, (9, 10, 25)), (0.3, 4, 1.0, (6,))]:
+        for e in epochs:
+            cases.append(Case(f"epoch={e}, base_lr={base:g}, step_size={size}, gamma={gamma:g}", (e, base, size, gamma)))
+    return cases
+
+
+def _step_variant(kind, epoch, base, size, gamma):
+    exponent = {
+        "no_floor": epoch / size,
+        "off_by_one": (epoch + 1) // size,
+        "every_epoch": epoch,
+        "ceil": math.ceil(epoch / size),
+    }.get(kind, epoch // size)
+    if kind == "times":
+        return base * gamma * (epoch // size)
+    return base * gamma ** exponent
+
+
+def _step_is(kind: str):
+    def recognise(got, case):
+        want = _step_variant(kind, *case.args)
+        return _same(got, want) and not _same(want, _step_variant("correct", *case.args))
+    return recognise
+
+
+step_decay_lr = register(Checker(
+    name="step_decay_lr",
+    reference=_torch_step_decay,
+    cases=_step_cases,
+    diagnoses=[
+        (_step_is("no_floor"), "the lr decays smoothly: epoch/step_size must be an integer division, epoch // step_size "
+                               "(the lr only drops every step_size epochs)."),
+        (_step_is("off_by_one"), "each drop comes one epoch early: epoch 0 trains at base_lr and the first drop is at "
+                                 "epoch step_size; use epoch // step_size, not (epoch + 1) // step_size."),
+        (_step_is("ceil"), "rounding up makes the drops come early (the first already at epoch 1); round down: epoch // step_size."),
+        (_step_is("every_epoch"), "that decays every epoch (ExponentialLR); StepLR decays every step_size epochs: "
+                                  "gamma ** (epoch // step_size)."),
+        (_step_is("times"), "multiply by gamma once per drop: gamma to the POWER of the number of drops, "
+                            "gamma ** (epoch // step_size), not gamma * (epoch // step_size)."),
+    ],
+    hints=[
+        "Count how many drops have happened by this epoch, then multiply base_lr by gamma that many times.",
+        "The number of drops is epoch // step_size (integer division); epoch 0 is before any drop.",
+        "return base_lr * gamma ** (epoch // step_size)",
+    ],
+    atol=1e-12,
+    rtol=1e-6,
+    check_inputs_unchanged=False,
+))

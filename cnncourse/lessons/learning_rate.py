@@ -1,0 +1,495 @@
+"""Chapter 09's compute functions: learning-rate schedules as LR curves, the LR range test, and
+one CNN trained per learning-rate setting.
+
+Every schedule here is a real ``torch.optim.lr_scheduler`` object (StepLR, CosineAnnealingLR,
+ReduceLROnPlateau, LinearLR + SequentialLR, OneCycleLR); :func:`schedule_lrs` steps one on a
+dummy optimiser and records the learning rate, so the curves in the chapter and its widget are
+exactly what training would use. Nothing here changes its inputs (the range test trains a copy
+of the model). The ``draw_*`` functions are thin matplotlib layers.
+
+Taught in notebooks/09_learning_rate.ipynb.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.optim import lr_scheduler
+
+__all__ = [
+    "SCHEDULES",
+    "LABELS",
+    "make_scheduler",
+    "plateau_losses",
+    "record_lrs",
+    "schedule_lrs",
+    "format_schedule_table",
+    "draw_schedules",
+    "ScheduleCurve",
+    "explore",
+    "draw_explore",
+    "summarize_explore",
+    "RangeTest",
+    "lr_range_test",
+    "draw_range_test",
+    "RunSpec",
+    "ScheduleRun",
+    "compare_schedules",
+    "format_runs",
+    "noise_verdict",
+]
+
+SCHEDULES = ("constant", "step", "cosine", "plateau", "warmup", "warmup_cosine", "onecycle")
+LABELS = {
+    "constant": "fixed LR", "step": "step decay", "cosine": "cosine annealing", "plateau": "ReduceLROnPlateau",
+    "warmup": "linear warm-up", "warmup_cosine": "warm-up + cosine", "onecycle": "one-cycle",
+}
+
+
+# ----------------------------------------------------------------------------- schedules
+
+def make_scheduler(kind: str, optimizer: torch.optim.Optimizer, total_steps: int, *, warmup_steps: int = 0,
+                   step_size: int | None = None, gamma: float = 0.1, min_lr: float = 0.0,
+                   warmup_start_factor: float | None = None, patience: int = 3, factor: float = 0.5,
+                   max_lr: float | None = None, pct_start: float = 0.3):
+    """A ``torch.optim.lr_scheduler`` of the given ``kind`` for a run of ``total_steps`` scheduler steps.
+
+    ``kind`` is one of :data:`SCHEDULES`; ``"constant"`` returns None (no scheduler). The base
+    learning rate is the optimiser's ``lr`` (for one-cycle: ``max_lr``, default that ``lr``).
+
+    - ``step``: StepLR, multiply by ``gamma`` every ``step_size`` steps (default a third of the run);
+    - ``cosine``: CosineAnnealingLR with ``T_max = total_steps`` down to ``min_lr``;
+    - ``plateau``: ReduceLROnPlateau(``factor``, ``patience``), stepped with a validation loss;
+    - ``warmup``: LinearLR from ``warmup_start_factor`` (default 1/(warmup_steps + 1)) up to the
+      base lr over ``warmup_steps`` steps, then constant;
+    - ``warmup_cosine``: SequentialLR(LinearLR as above, CosineAnnealingLR(T_max = total_steps −
+      warmup_steps, eta_min = min_lr)), switching at ``warmup_steps``;
+    - ``onecycle``: OneCycleLR(max_lr, total_steps, pct_start) (its own warm-up, cosine shapes).
+    """
+    if kind not in SCHEDULES:
+        raise ValueError(f"unknown schedule {kind!r}; choose one of {', '.join(SCHEDULES)}")
+    if total_steps < 1:
+        raise ValueError(f"total_steps must be >= 1; got {total_steps}")
+    warmup_steps = int(warmup_steps)
+    if kind in ("warmup", "warmup_cosine") and not 0 <= warmup_steps < total_steps:
+        raise ValueError(f"warmup_steps must be in [0, total_steps); got {warmup_steps} of {total_steps}")
+    start = warmup_start_factor if warmup_start_factor is not None else 1.0 / (warmup_steps + 1)
+    if kind == "constant":
+        return None
+    if kind == "step":
+        return lr_scheduler.StepLR(optimizer, step_size=step_size or max(1, total_steps // 3), gamma=gamma)
+    if kind == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=min_lr)
+    if kind == "plateau":
+        return lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=factor, patience=patience)
+    if kind == "warmup":
+        return lr_scheduler.LinearLR(optimizer, start_factor=start, end_factor=1.0, total_iters=warmup_steps)
+    if kind == "warmup_cosine":
+        cosine = lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps - warmup_steps, eta_min=min_lr)
+        if warmup_steps == 0:
+            return cosine
+        warmup = lr_scheduler.LinearLR(optimizer, start_factor=start, end_factor=1.0, total_iters=warmup_steps)
+        return lr_scheduler.SequentialLR(optimizer, [warmup, cosine], milestones=[warmup_steps])
+    # onecycle
+    peak = max_lr if max_lr is not None else optimizer.param_groups[0]["lr"]
+    return lr_scheduler.OneCycleLR(optimizer, max_lr=peak, total_steps=total_steps, pct_start=pct_start)
+
+
+def plateau_losses(total_steps: int, seed: int = 0, noise: float = 0.03) -> Tensor:
+    """A synthetic validation-loss curve (total_steps,): fast progress, then a noisy plateau.
+
+    0.3 + 2·exp(−8·t/total_steps) + noise·N(0, 1), from a seeded generator: what a real
+    validation loss looks like, to feed ReduceLROnPlateau when there is no training run.
+    """
+    t = torch.arange(total_steps, dtype=torch.float64)
+    g = torch.Generator().manual_seed(seed)
+    return 0.3 + 2.0 * torch.exp(-8.0 * t / total_steps) + noise * torch.randn(total_steps, generator=g, dtype=torch.float64)
+
+
+def record_lrs(make: Callable[[torch.optim.Optimizer], object], steps: int, base_lr: float = 0.1,
+               metrics: Sequence[float] | Tensor | None = None, scheduler_first: bool = False,
+               optimizer: str = "sgd") -> Tensor:
+    """The lr used at each of ``steps`` steps by the scheduler ``make(optimizer)`` -> (steps,) float64.
+
+    A dummy optimiser (``"sgd"`` or ``"adam"``) on one weight at ``base_lr``; each step reads the
+    lr, calls ``optimizer.step()`` and then ``scheduler.step()`` (``scheduler.step(metrics[t])``
+    when ``metrics`` are given, for ReduceLROnPlateau). ``scheduler_first=True`` calls
+    ``scheduler.step()`` *before* ``optimizer.step()`` instead (the pre-1.1 order; PyTorch warns,
+    and this function lets the warning through). ``make`` may return None (a fixed lr).
+    """
+    weight = torch.zeros(1, requires_grad=True)
+    opt_class = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[optimizer]
+    opt = opt_class([weight], lr=base_lr)
+    scheduler = make(opt)
+    if metrics is not None and len(metrics) < steps:
+        raise ValueError(f"one metric per step is needed: {len(metrics)} metrics for {steps} steps")
+
+    def advance(t):
+        if scheduler is None:
+            return
+        if metrics is not None:
+            scheduler.step(float(metrics[t]))
+        else:
+            scheduler.step()
+
+    lrs = []
+    for t in range(steps):
+        if scheduler_first:
+            advance(t)
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()  # no gradient: the weight does not move, but the scheduler sees a step was taken
+        if not scheduler_first:
+            advance(t)
+    return torch.tensor(lrs, dtype=torch.float64)
+
+
+def schedule_lrs(kind: str, total_steps: int, base_lr: float = 0.1, metrics: Sequence[float] | Tensor | None = None,
+                 **params) -> Tensor:
+    """The learning rate used at each of ``total_steps`` steps under a schedule -> (total_steps,) float64.
+
+    Steps a real scheduler (:func:`make_scheduler`, same ``params``) on a dummy SGD optimiser in
+    the right order — read the lr, ``optimizer.step()``, then ``scheduler.step()`` — so entry t is
+    the lr that step t trains with (:func:`record_lrs`). ReduceLROnPlateau is stepped with
+    ``metrics[t]`` (default :func:`plateau_losses`).
+    """
+    if kind == "plateau":
+        metrics = plateau_losses(total_steps) if metrics is None else torch.as_tensor(metrics, dtype=torch.float64)
+    else:
+        metrics = None
+    return record_lrs(lambda opt: make_scheduler(kind, opt, total_steps, **params), total_steps, base_lr, metrics)
+
+
+def format_schedule_table(curves: dict[str, Tensor], at: Sequence[int]) -> str:
+    """The learning rate of each schedule at the given steps, one row per schedule."""
+    head = f"{'schedule':<18}" + "".join(f"{'step ' + str(t):>11}" for t in at)
+    lines = [head]
+    for kind, lrs in curves.items():
+        lines.append(f"{LABELS.get(kind, kind):<18}" + "".join(f"{lrs[t].item():>11.5f}" for t in at))
+    return "\n".join(lines)
+
+
+def draw_schedules(curves: dict[str, Tensor], metrics: Tensor | None = None, unit: str = "step"):
+    """One small panel per schedule: the lr at every step (and, for ReduceLROnPlateau, its metric)."""
+    n = len(curves)
+    ncols = min(4, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.4 * nrows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for ax, (kind, lrs) in zip(axes.flat, curves.items()):
+        ax.plot(np.arange(len(lrs)), lrs.numpy(), color="C0")
+        ax.set_title(LABELS.get(kind, kind), fontsize=9)
+        ax.set_xlabel(unit, fontsize=8)
+        ax.set_ylabel("learning rate", fontsize=8)
+        ax.set_ylim(0, lrs.max().item() * 1.1)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        if kind == "plateau" and metrics is not None:
+            twin = ax.twinx()
+            twin.plot(np.arange(len(metrics)), metrics.numpy(), color="C1", lw=0.8, alpha=0.7)
+            twin.set_ylabel("val. loss (synthetic)", fontsize=7, color="C1")
+            twin.tick_params(labelsize=6, colors="C1")
+    fig.subplots_adjust(left=0.07, right=0.95, bottom=0.12, top=0.92, wspace=0.55, hspace=0.6)
+    plt.close(fig)
+    return fig
+
+
+# ----------------------------------------------------------------------------- the widget
+
+@dataclass(frozen=True)
+class ScheduleCurve:
+    """One schedule's lr per step, with the settings that produced it."""
+
+    kind: str
+    lrs: Tensor  # (total_steps,)
+    peak_lr: float
+    warmup_steps: int
+    step_size: int
+    gamma: float
+    metrics: Tensor | None = None
+
+    @property
+    def mean_lr(self) -> float:
+        return float(self.lrs.mean())
+
+
+_EXPLORE_STEPS = 200
+_EXPLORE_METRICS = plateau_losses(_EXPLORE_STEPS)
+
+
+def explore(schedule: str = "warmup_cosine", peak_lr: float = 0.1, warmup_fraction: float = 0.1,
+            step_fraction: float = 0.3, gamma: float = 0.1, total_steps: int = _EXPLORE_STEPS) -> ScheduleCurve:
+    """The lr curve of one schedule over ``total_steps`` steps (the widget's compute function).
+
+    ``peak_lr`` is the base lr (one-cycle's ``max_lr``); ``warmup_fraction`` of the steps warm up
+    (warm-up schedules; one-cycle's ``pct_start``); ``step_fraction`` of the run is StepLR's
+    ``step_size``; ``gamma`` is StepLR's decay factor and ReduceLROnPlateau's ``factor``.
+    """
+    warmup = int(round(warmup_fraction * total_steps))
+    warmup = min(max(warmup, 0), total_steps - 1)
+    step_size = max(1, int(round(step_fraction * total_steps)))
+    params: dict = {}
+    metrics = None
+    if schedule in ("warmup", "warmup_cosine"):
+        params["warmup_steps"] = warmup
+    elif schedule == "step":
+        params.update(step_size=step_size, gamma=gamma)
+    elif schedule == "plateau":
+        metrics = _EXPLORE_METRICS if total_steps == _EXPLORE_STEPS else plateau_losses(total_steps)
+        params.update(factor=min(max(gamma, 0.01), 0.99), patience=10, metrics=metrics)
+    elif schedule == "onecycle":
+        params["pct_start"] = min(max(warmup_fraction, 0.01), 0.99)
+    lrs = schedule_lrs(schedule, total_steps, base_lr=peak_lr, **params)
+    return ScheduleCurve(schedule, lrs, peak_lr, warmup, step_size, gamma, metrics)
+
+
+def summarize_explore(c: ScheduleCurve) -> str:
+    return (f"{LABELS[c.kind]}: max lr {c.lrs.max().item():.3g}, last lr {c.lrs[-1].item():.3g}, "
+            f"mean lr {c.mean_lr:.3g} ({c.mean_lr / c.peak_lr:.0%} of the peak)")
+
+
+def draw_explore(c: ScheduleCurve):
+    fig, ax = plt.subplots(figsize=(9, 3), dpi=72)
+    steps = np.arange(len(c.lrs))
+    ax.plot(steps, c.lrs.numpy(), color="C0", label="learning rate")
+    ax.axhline(c.peak_lr, color="gray", ls=":", lw=0.8, label="peak lr setting")
+    ax.axhline(c.mean_lr, color="C2", ls="--", lw=0.8, label="mean lr")
+    if c.metrics is not None:
+        scaled = c.metrics / c.metrics.max() * c.peak_lr
+        ax.plot(steps, scaled.numpy(), color="C1", lw=0.7, alpha=0.6, label="val. loss (synthetic, scaled)")
+    ax.set(xlabel="step", ylabel="learning rate", title=f"{LABELS[c.kind]} over {len(c.lrs)} steps",
+           ylim=(0, c.peak_lr * 1.15), xlim=(0, len(c.lrs)))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right")
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9)  # tight_layout: several times slower
+    plt.close(fig)  # shown once, as the value (savefig still works on a closed figure)
+    return fig
+
+
+# ----------------------------------------------------------------------------- LR range test
+
+@dataclass(frozen=True)
+class RangeTest:
+    """An LR range test: the lr and loss of every step, smoothed, and the lr it suggests."""
+
+    lrs: Tensor       # (steps,) the lr of each step, exponentially increasing
+    losses: Tensor    # (steps,) the raw mini-batch losses
+    smoothed: Tensor  # (steps,) bias-corrected exponential moving average of the losses
+    best_lr: float    # lr at the lowest smoothed loss
+    steepest_lr: float  # lr where the smoothed loss falls fastest (per unit of log lr)
+    stopped_early: bool
+
+    @property
+    def suggested_lr(self) -> float:
+        """The usual pick (Smith 2017; fastai): a tenth of the lr at the lowest smoothed loss."""
+        return self.best_lr / 10
+
+
+def lr_range_test(model: nn.Module, loader: Iterable, make_optimizer: Callable | None = None,
+                  start_lr: float = 1e-5, end_lr: float = 10.0, steps: int = 200, beta: float = 0.98,
+                  diverge_factor: float = 4.0, loss_fn: Callable | None = None) -> RangeTest:
+    """Smith's LR range test (Smith 2017, "Cyclical learning rates", section 3.3).
+
+    Train a *copy* of ``model`` for up to ``steps`` mini-batches (cycling through ``loader``),
+    raising the lr exponentially from ``start_lr`` to ``end_lr`` with ``ExponentialLR``; record
+    each batch's loss. Stop once the smoothed loss exceeds ``diverge_factor`` times its minimum
+    (or is not finite). ``make_optimizer(params, lr)`` defaults to SGD with momentum 0.9.
+    The caller's model is not changed.
+    """
+    if not 0 < start_lr < end_lr:
+        raise ValueError(f"need 0 < start_lr < end_lr; got {start_lr}, {end_lr}")
+    if steps < 10:
+        raise ValueError(f"the range test needs at least 10 steps; got {steps}")
+    net = copy.deepcopy(model)
+    net.train()
+    make_optimizer = make_optimizer or (lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9))
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    optimizer = make_optimizer(net.parameters(), start_lr)
+    for group in optimizer.param_groups:
+        group["lr"] = start_lr
+    gamma = (end_lr / start_lr) ** (1 / (steps - 1))
+    scheduler = lr_scheduler.ExponentialLR(optimizer, gamma=gamma)  # lr_t = start_lr · gamma^t
+    lrs, losses, smoothed = [], [], []
+    avg, best = 0.0, math.inf
+    stopped = False
+    batches = iter(loader)
+    while len(lrs) < steps:
+        try:
+            x, y = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            continue
+        lr = optimizer.param_groups[0]["lr"]
+        loss = loss_fn(net(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        value = loss.item()
+        avg = beta * avg + (1 - beta) * value
+        smooth = avg / (1 - beta ** (len(lrs) + 1))
+        lrs.append(lr)
+        losses.append(value)
+        smoothed.append(smooth)
+        if not math.isfinite(smooth) or smooth > diverge_factor * best:
+            stopped = True
+            break
+        best = min(best, smooth)
+    lrs_t = torch.tensor(lrs, dtype=torch.float64)
+    sm = torch.tensor(smoothed, dtype=torch.float64)
+    finite = torch.isfinite(sm)
+    best_i = int(torch.where(finite, sm, torch.full_like(sm, math.inf)).argmin())
+    # steepest descent of the smoothed loss per unit of log10(lr), ignoring the noisy first tenth
+    skip = max(1, len(lrs) // 10)
+    slope = torch.diff(sm) / torch.diff(lrs_t.log10())
+    window = slope[skip:best_i] if best_i > skip else slope[:max(best_i, 1)]
+    offset = skip if best_i > skip else 0
+    steep_i = offset + int(torch.nan_to_num(window, nan=math.inf).argmin()) if len(window) else best_i
+    return RangeTest(lrs_t, torch.tensor(losses, dtype=torch.float64), sm, float(lrs_t[best_i]),
+                     float(lrs_t[steep_i]), stopped)
+
+
+def draw_range_test(rt: RangeTest, marked: dict[str, float] | None = None):
+    """Loss against lr (log axis) with the suggestion and any ``marked`` lrs as vertical lines."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    ax.plot(rt.lrs.numpy(), rt.losses.numpy(), color="C0", alpha=0.3, lw=0.8, label="mini-batch loss")
+    ax.plot(rt.lrs.numpy(), rt.smoothed.numpy(), color="C0", label="smoothed")
+    ax.set_xscale("log")
+    ax.axvline(rt.best_lr, color="C3", ls=":", label=f"lowest loss ({rt.best_lr:.2g})")
+    ax.axvline(rt.suggested_lr, color="C2", ls="--", label=f"suggestion = lowest / 10 ({rt.suggested_lr:.2g})")
+    ax.axvline(rt.steepest_lr, color="C4", ls="-.", label=f"steepest descent ({rt.steepest_lr:.2g})")
+    for i, (name, lr) in enumerate((marked or {}).items()):
+        ax.axvline(lr, color=f"C{5 + i}", lw=0.8, label=f"{name} ({lr:g})")
+    top = min(rt.smoothed[0].item() * 1.6, rt.losses[torch.isfinite(rt.losses)].max().item())
+    ax.set(xlabel="learning rate (log scale)", ylabel="training loss", title="LR range test (Smith 2017)",
+           ylim=(0, top))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
+    plt.close(fig)
+    return fig
+
+
+# ----------------------------------------------------------------------------- training runs
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One learning-rate setting to train with: SGD (momentum 0.9) at ``lr`` under a schedule.
+
+    ``per_batch`` steps the scheduler after every batch (the run then has epochs × batches
+    scheduler steps), otherwise once per epoch. ``params`` go to :func:`make_scheduler`, with
+    ``warmup_fraction`` converted to ``warmup_steps``.
+    """
+
+    label: str
+    lr: float
+    schedule: str = "constant"
+    per_batch: bool = False
+    params: dict = field(default_factory=dict)
+
+    def scheduler_for(self, optimizer: torch.optim.Optimizer, epochs: int, batches_per_epoch: int):
+        total = epochs * batches_per_epoch if self.per_batch else epochs
+        params = dict(self.params)
+        if "warmup_fraction" in params:
+            params["warmup_steps"] = int(round(params.pop("warmup_fraction") * total))
+        if "step_fraction" in params:
+            params["step_size"] = max(1, int(round(params.pop("step_fraction") * total)))
+        return make_scheduler(self.schedule, optimizer, total, **params)
+
+    def lrs(self, epochs: int, batches_per_epoch: int) -> Tensor:
+        """The lr of every mini-batch of the run, (epochs · batches_per_epoch,) float64.
+
+        (``History.lr`` keeps one value per epoch, read after the epoch's last scheduler step.)
+        ReduceLROnPlateau has no fixed curve: it depends on the validation losses of the run.
+        """
+        if self.schedule == "plateau":
+            raise ValueError("ReduceLROnPlateau has no curve before training: it follows the validation loss")
+        per_step = schedule = record_lrs(lambda opt: self.scheduler_for(opt, epochs, batches_per_epoch),
+                                         epochs if not self.per_batch else epochs * batches_per_epoch, self.lr)
+        if not self.per_batch:
+            per_step = schedule.repeat_interleave(batches_per_epoch)
+        return per_step
+
+
+@dataclass
+class ScheduleRun:
+    """The runs of one :class:`RunSpec` over several seeds."""
+
+    spec: RunSpec
+    histories: list = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def values(self, metric: str) -> list[float]:
+        return [h.last(metric) for h in self.histories]
+
+    def mean(self, metric: str) -> float:
+        return float(np.mean(self.values(metric)))
+
+    def std(self, metric: str) -> float:
+        """Standard deviation over seeds (population, ddof = 0; 0 for one seed)."""
+        return float(np.std(self.values(metric)))
+
+
+def compare_schedules(make_model: Callable[[], nn.Module], make_train_loader: Callable[[int], Iterable],
+                      val_loader: Iterable, specs: Sequence[RunSpec], epochs: int, seeds: Sequence[int],
+                      momentum: float = 0.9) -> dict[str, ScheduleRun]:
+    """Train a fresh ``make_model()`` per spec and seed with :func:`cnncourse.train.fit` (quietly).
+
+    For a given seed every spec starts from the same weights and sees the same batches
+    (``make_train_loader(seed)`` builds a fresh loader). Returns ``{label: ScheduleRun}``.
+    """
+    from ..runtime import seed_everything
+    from ..train import fit
+
+    runs = {}
+    for spec in specs:
+        run = ScheduleRun(spec)
+        for seed in seeds:
+            seed_everything(seed)
+            model = make_model()
+            loader = make_train_loader(seed)
+            optimizer = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=momentum)
+            scheduler = spec.scheduler_for(optimizer, epochs, len(loader))
+            start = time.perf_counter()
+            history = fit(model, loader, val_loader, epochs=epochs, optimizer=optimizer, scheduler=scheduler,
+                          scheduler_step="batch" if spec.per_batch else "epoch", progress=False, live_plot=False)
+            run.seconds.append(time.perf_counter() - start)
+            run.histories.append(history)
+        runs[spec.label] = run
+    return runs
+
+
+def format_runs(runs: dict[str, ScheduleRun]) -> str:
+    """One row per setting: schedule, peak lr, final train/val loss and val accuracy mean ± std over seeds."""
+    head = (f"{'setting':<22} {'schedule':<18} {'peak lr':>7} {'train loss':>10} {'val loss':>9} "
+            f"{'val acc':>8} {'± std':>6} {'sec/run':>8}")
+    lines = [head]
+    for label, r in runs.items():
+        lines.append(f"{label:<22} {LABELS[r.spec.schedule]:<18} {r.spec.lr:>7g} {r.mean('train_loss'):>10.4f} "
+                     f"{r.mean('val_loss'):>9.4f} {r.mean('val_acc'):>8.3f} {r.std('val_acc'):>6.3f} "
+                     f"{np.mean(r.seconds):>8.1f}")
+    return "\n".join(lines)
+
+
+def noise_verdict(a: ScheduleRun, b: ScheduleRun, metric: str = "val_acc") -> str:
+    """Is the difference of the means of two settings larger than their seed-to-seed spread?
+
+    "beyond noise" needs at least two seeds and a gap larger than twice the larger std.
+    """
+    gap = a.mean(metric) - b.mean(metric)
+    spread = max(a.std(metric), b.std(metric))
+    n = min(len(a.histories), len(b.histories))
+    if n < 2:
+        verdict = "one seed only: no spread to judge by"
+    elif abs(gap) > 2 * spread:
+        verdict = "beyond noise (gap > 2 × std)"
+    else:
+        verdict = "within noise (gap ≤ 2 × std)"
+    return f"{a.spec.label} − {b.spec.label}: {metric} {gap:+.4f}, largest std {spread:.4f} over {n} seed(s): {verdict}"

@@ -1,0 +1,216 @@
+"""Checks for exercises/10_regularization.ipynb: inverted dropout, and the L2 penalty that weight decay equals.
+
+Dropout is random, so the check makes it deterministic: the learner draws u with the generator
+it is given, and the reference draws the same u from an identical generator; the rule itself is
+``F.dropout``'s (kept values scaled by 1/(1 − p), eval mode = identity, p = 1 gives zeros), and
+``tests/test_checks_ch10.py`` shows that ``F.dropout``'s outputs follow that rule. The L2 penalty is
+checked by value and by its gradient, which must be λ·w: what ``torch.optim.SGD(weight_decay=λ)`` adds.
+
+Taught in notebooks/10_regularization.ipynb.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+
+from .core import Case, Checker, compare, register
+
+__all__ = ["inverted_dropout", "l2_penalty"]
+
+
+def _same(a, b, atol=1e-6) -> bool:
+    return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
+            and torch.allclose(a.double(), b.double(), atol=atol, rtol=1e-5, equal_nan=True))
+
+
+# ----------------------------------------------------------------------------- inverted dropout
+
+def _uniform(x, generator):
+    """The u the learner draws: torch.rand(x.shape, generator=generator), from a copy of the generator."""
+    return torch.rand(x.shape, generator=copy.deepcopy(generator))
+
+
+def _reference_dropout(x, p, training, generator):
+    """F.dropout's rule with the learner's draws: keep where u < 1 − p, scale by 1/(1 − p)."""
+    if not training or p == 0.0:
+        return F.dropout(x, p, training=False)  # the identity
+    if p == 1.0:
+        return F.dropout(x, 1.0, training=True)  # all zeros
+    keep = _uniform(x, generator) < 1 - p
+    return x * keep.to(x.dtype) / (1 - p)
+
+
+def _dropout_cases(g: torch.Generator):
+    def gen(seed):
+        return torch.Generator().manual_seed(seed)
+    return [
+        Case("training, p = 0.5, x (4, 8)", (torch.randn(4, 8, generator=g), 0.5, True, gen(1))),
+        Case("training, p = 0.2, feature maps (2, 3, 5, 5)", (torch.rand(2, 3, 5, 5, generator=g), 0.2, True, gen(2))),
+        Case("training, p = 0.8, x (3, 16)", (torch.randn(3, 16, generator=g), 0.8, True, gen(3))),
+        Case("eval mode (training=False), p = 0.5", (torch.randn(4, 8, generator=g), 0.5, False, gen(4))),
+        Case("training, p = 0 (keep everything)", (torch.randn(5, 6, generator=g), 0.0, True, gen(5))),
+        Case("training, p = 1 (drop everything)", (torch.randn(5, 6, generator=g), 1.0, True, gen(6))),
+        Case("eval mode, p = 0.3, maps (2, 3, 4, 4)", (torch.rand(2, 3, 4, 4, generator=g), 0.3, False, gen(7))),
+    ]
+
+
+def _with_mask(rule: str, scale: str):
+    """A recogniser: got equals x·mask·scale for a wrong mask rule or scale (training cases)."""
+    def recognise(got, case):
+        x, p, training, generator = case.args
+        if not training or not 0 < p < 1:
+            return False
+        u = _uniform(x, generator)
+        masks = {"right": [u < 1 - p, u >= p], "keep_p": [u < p, u >= 1 - p], "other_rule": [u >= p]}[rule]
+        factors = {"none": [1.0], "right": [1 / (1 - p)], "times": [1 - p], "keep_p": [1 / p, 1 / (1 - p), 1.0]}[scale]
+        return any(_same(got, x * m.to(x.dtype) * f) for m in masks for f in factors)
+    return recognise
+
+
+def _eval_scaled(got, case):
+    x, p, training, _ = case.args
+    return not training and 0 < p < 1 and (_same(got, x / (1 - p)) or _same(got, x * (1 - p)))
+
+
+def _eval_dropped(got, case):
+    x, p, training, generator = case.args
+    if training or not 0 < p < 1:
+        return False
+    return _with_mask("right", "right")(got, Case("", (x, p, True, generator))) or \
+        _with_mask("right", "none")(got, Case("", (x, p, True, generator)))
+
+
+def _nan_at_one(got, case):
+    return case.args[1] == 1.0 and isinstance(got, torch.Tensor) and bool(torch.isnan(got).any())
+
+
+inverted_dropout = register(Checker(
+    name="inverted_dropout",
+    reference=_reference_dropout,
+    cases=_dropout_cases,
+    diagnoses=[
+        (_nan_at_one, "p = 1 gives NaN: 0 · 1/(1 − p) = 0 · inf = NaN. With p = 1 every element is dropped: return "
+                      "torch.zeros_like(x), as F.dropout(x, 1.0) does."),
+        (_eval_scaled, "in eval mode (training=False) dropout is the identity: return x unchanged. The 1/(1 − p) "
+                       "scaling happens during training, so that nothing needs to change at test time."),
+        (_eval_dropped, "in eval mode (training=False) nothing is dropped: return x unchanged."),
+        (_with_mask("right", "none"), "you forgot the scaling: kept values must be divided by (1 − p) (inverted "
+                                      "dropout), so that the expected value of the output is x."),
+        (_with_mask("right", "times"), "you multiplied the kept values by (1 − p); inverted dropout DIVIDES by (1 − p)."),
+        (_with_mask("other_rule", "right"), "you keep where u ≥ p: that is dropout too (probability 1 − p), but the "
+                                            "check replays your draws with the rule keep = u < 1 − p (torch.bernoulli's); "
+                                            "use that one."),
+        (_with_mask("keep_p", "keep_p"), "you keep each element with probability p; p is the probability to DROP. "
+                                         "Keep where u < 1 − p."),
+    ],
+    hints=[
+        "Three cases: eval mode (return x), p = 1 (return zeros), otherwise draw u = torch.rand(x.shape, "
+        "generator=generator) and build a keep mask.",
+        "keep = u < 1 − p keeps each element with probability 1 − p; multiply x by the mask and rescale.",
+        "return x * keep / (1 - p)   (with keep = (u < 1 - p).to(x.dtype)); p == 1: torch.zeros_like(x); "
+        "not training: x.",
+    ],
+))
+
+
+# ----------------------------------------------------------------------------- L2 penalty
+
+def _leaves(t: torch.Tensor) -> list[torch.Tensor]:
+    """The leaf tensors a result was computed from (walks the autograd graph)."""
+    found, seen, stack = [], set(), [t.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        if hasattr(fn, "variable"):
+            found.append(fn.variable)
+        stack.extend(next_fn for next_fn, _ in fn.next_functions)
+    return found
+
+
+def _reference_l2(params, weight_decay):
+    """(λ/2)·Σ w² and λ (the checker also checks the gradient λ·w)."""
+    value = sum((p.detach().double().pow(2).sum() for p in params), torch.zeros((), dtype=torch.float64))
+    return value * (weight_decay / 2), weight_decay
+
+
+def _l2_compare(got, expected):
+    want, weight_decay = expected
+    if isinstance(got, torch.Tensor) and got.numel() == 1 and got.ndim > 0:
+        got = got.reshape(())
+    if not isinstance(got, torch.Tensor):
+        return f"returned {type(got).__name__}, expected a 0-d tensor (a differentiable penalty to add to the loss)"
+    if got.ndim != 0:
+        return f"returned a tensor of shape {tuple(got.shape)}, expected one number (a 0-d tensor): sum over all weights"
+    problem = compare(got.detach().double(), want, atol=1e-9, rtol=1e-6)
+    if problem:
+        return f"penalty {problem}"
+    leaves = [leaf for leaf in _leaves(got) if leaf.requires_grad]
+    if not got.requires_grad or not leaves:
+        return ("the value is right but it carries no gradient (did you use .item(), .detach(), float() or torch.tensor(...)?); "
+                "build it from the parameters with torch operations so backward() reaches them")
+    grads = torch.autograd.grad(got, leaves, allow_unused=True)
+    for leaf, grad in zip(leaves, grads):
+        grad = torch.zeros_like(leaf) if grad is None else grad
+        problem = compare(grad.double(), (weight_decay * leaf.detach()).double(), atol=1e-9, rtol=1e-6)
+        if problem:
+            return f"gradient is not λ·w (what SGD's weight_decay adds): {problem}"
+    return None
+
+
+def _params(g, *shapes):
+    return [torch.randn(*s, generator=g, dtype=torch.float64).requires_grad_(True) for s in shapes]
+
+
+def _l2_cases(g: torch.Generator):
+    return [
+        Case("conv weight, bias, linear weight; λ = 0.01", (_params(g, (4, 1, 3, 3), (4,), (10, 36)), 0.01)),
+        Case("one weight tensor; λ = 0.5", (_params(g, (3, 5)), 0.5)),
+        Case("a tuple of three tensors; λ = 1e-4", (tuple(_params(g, (8,), (2, 2), (6, 4))), 1e-4)),
+        Case("λ = 0 (no penalty)", (_params(g, (3, 3), (3,)), 0.0)),
+        Case("large weights (norm ≫ 1); λ = 0.1", ([(10 * p.detach()).requires_grad_(True) for p in _params(g, (5, 5))], 0.1)),
+    ]
+
+
+def _l2_value_is(kind: str):
+    def recognise(got, case):
+        params, wd = case.args
+        if wd == 0:
+            return False
+        ws = [p.detach().double() for p in params]
+        values = {
+            "unsquared": [wd * sum(torch.norm(w, 2) for w in ws), wd / 2 * sum(torch.norm(w, 2) for w in ws),
+                          wd * torch.cat([w.flatten() for w in ws]).norm(), wd / 2 * torch.cat([w.flatten() for w in ws]).norm()],
+            "no_half": [wd * sum(w.pow(2).sum() for w in ws)],
+            "mean": [wd / 2 * sum(w.pow(2).mean() for w in ws), wd * sum(w.pow(2).mean() for w in ws)],
+            "first_only": [wd / 2 * ws[0].pow(2).sum()] if len(ws) > 1 else [],
+        }[kind]
+        value = got.detach().double().reshape(()) if isinstance(got, torch.Tensor) and got.numel() == 1 else None
+        return value is not None and any(torch.isclose(value, torch.as_tensor(v), rtol=1e-6, atol=1e-12) for v in values)
+    return recognise
+
+
+l2_penalty = register(Checker(
+    name="l2_penalty",
+    reference=_reference_l2,
+    cases=_l2_cases,
+    compare=_l2_compare,
+    diagnoses=[
+        (_l2_value_is("unsquared"),
+         "you used the Euclidean norm ‖w‖₂ = torch.norm(w, 2), as the article does. That is √Σw², not Σw²: its gradient "
+         "w/‖w‖ has length 1 whatever the weights, so it is not weight decay. Square it: (w ** 2).sum()."),
+        (_l2_value_is("no_half"),
+         "you forgot the 1/2: the gradient of λ·Σw² is 2λ·w, twice what SGD's weight_decay=λ adds. Use (λ/2)·Σw²."),
+        (_l2_value_is("mean"), "you averaged (w ** 2).mean(); the penalty SUMS w² over every weight."),
+        (_l2_value_is("first_only"), "only the first tensor counted: sum (λ/2)·Σw² over EVERY tensor in params "
+                                     "(SGD's weight_decay decays all of them, biases included)."),
+    ],
+    hints=[
+        "Weight decay λ adds λ·w to each gradient; which function of w has gradient λ·w?",
+        "d/dw (λ/2)·w² = λ·w. Sum (w ** 2).sum() over all tensors, then multiply by λ/2.",
+        "return weight_decay / 2 * sum((w ** 2).sum() for w in params)",
+    ],
+))

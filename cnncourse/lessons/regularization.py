@@ -1,0 +1,465 @@
+"""Chapter 10's compute functions: L1/L2 penalties and weight decay, Adam's coupled L2 vs AdamW,
+inverted and spatial dropout, and the over-fitting experiment with one regulariser at a time.
+
+Every compute function takes tensors or numbers and returns tensors, numbers or a small
+dataclass; nothing here changes its inputs or the caller's model. The ``draw_*`` functions
+are thin matplotlib layers.
+
+Taught in notebooks/10_regularization.ipynb.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import matplotlib.pyplot as plt
+import torch
+from torch import Tensor, nn
+
+from ..augment import AugmentStrength, BatchAugment
+from ..data import ImageSet, TensorLoader
+from ..models import LeNet5
+from ..runtime import seed_everything
+from ..train import History, evaluate, fit
+
+__all__ = [
+    "article_penalty",
+    "l1_penalty",
+    "l2_penalty",
+    "PenaltyRow",
+    "penalty_rows",
+    "sgd_step_differences",
+    "decay_ratios",
+    "dropout_mask",
+    "inverted_dropout",
+    "spatial_dropout",
+    "dropout_means",
+    "DropoutView",
+    "dropout_view",
+    "draw_dropout_view",
+    "summarize_dropout_view",
+    "tile_maps",
+    "regularised_lenet",
+    "RegSetting",
+    "SETTINGS",
+    "RegRun",
+    "run_setting",
+    "compare_settings",
+    "summarize_runs",
+    "format_gap_table",
+    "near_zero_fraction",
+    "weight_vector",
+]
+
+
+# ----------------------------------------------------------------------------- penalties
+
+def _tensors(params: Iterable[Tensor]) -> list[Tensor]:
+    return [p for p in params]
+
+
+def article_penalty(params: Iterable[Tensor], l1_lambda: float, l2_lambda: float) -> Tensor:
+    """The article's line, per tensor: l1·‖w‖₁ + l2·‖w‖₂, summed over the tensors.
+
+    ``torch.norm(w, 2)`` is the Euclidean norm √Σw², NOT the squared penalty Σw²: its
+    gradient w/‖w‖ has length 1 whatever the size of w.
+    """
+    return sum((l1_lambda * torch.norm(w, 1) + l2_lambda * torch.norm(w, 2) for w in _tensors(params)),
+               torch.zeros(()))
+
+
+def l1_penalty(params: Iterable[Tensor], strength: float) -> Tensor:
+    """L1 penalty strength·Σ|w| over all tensors (0-d tensor). Its (sub)gradient is strength·sign(w)."""
+    return sum((w.abs().sum() for w in _tensors(params)), torch.zeros(())) * strength
+
+
+def l2_penalty(params: Iterable[Tensor], weight_decay: float) -> Tensor:
+    """The L2 penalty that SGD's ``weight_decay`` equals: (λ/2)·Σ w² over all tensors (0-d tensor).
+
+    Its gradient is λ·w, exactly the term ``torch.optim.SGD(weight_decay=λ)`` adds to each gradient.
+    """
+    return sum((w.pow(2).sum() for w in _tensors(params)), torch.zeros(())) * (weight_decay / 2)
+
+
+@dataclass(frozen=True)
+class PenaltyRow:
+    """One penalty on one weight vector: its value and its gradient."""
+
+    name: str
+    value: float
+    grad: Tensor
+
+    def __str__(self) -> str:
+        g = ", ".join(f"{v:.4f}" for v in self.grad.tolist())
+        return f"{self.name:<22} value {self.value:10.4f}   gradient [{g}]"
+
+
+def penalty_rows(w: Tensor, lam: float) -> list[PenaltyRow]:
+    """The candidate 'L2 penalties' at weights ``w`` (1-D): value and gradient of each.
+
+    Rows: λ/2·‖w‖² (what weight decay equals), λ·‖w‖² (the 1/2 forgotten), λ·‖w‖₂ (the article's
+    ``torch.norm(w, 2)``), and for reference the weight-decay term λ·w itself.
+    """
+    rows = []
+    for name, fn in (("λ/2·‖w‖²", lambda v: lam / 2 * v.pow(2).sum()),
+                     ("λ·‖w‖²", lambda v: lam * v.pow(2).sum()),
+                     ("λ·‖w‖₂ (article)", lambda v: lam * torch.norm(v, 2))):
+        v = w.detach().clone().double().requires_grad_(True)
+        value = fn(v)
+        (grad,) = torch.autograd.grad(value, v)
+        rows.append(PenaltyRow(name, value.item(), grad))
+    rows.append(PenaltyRow("weight decay λ·w", float("nan"), lam * w.detach().double()))
+    return rows
+
+
+def sgd_step_differences(model: nn.Module, x: Tensor, y: Tensor, lr: float, weight_decay: float) -> dict[str, float]:
+    """One SGD step from the same weights three ways; max |weights − weights of SGD(weight_decay)|.
+
+    Keys: "λ/2·Σw² in the loss" (equal up to float rounding) and "article's λ·Σ‖w‖₂ in the loss"
+    (different). The caller's model is not changed (copies are stepped).
+    """
+    def stepped(penalty, wd):
+        net = copy.deepcopy(model)
+        opt = torch.optim.SGD(net.parameters(), lr=lr, weight_decay=wd)
+        loss = nn.functional.cross_entropy(net(x), y) + penalty(list(net.parameters()))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return [p.detach() for p in net.parameters()]
+
+    zero = lambda ps: torch.zeros(())  # noqa: E731
+    ref = stepped(zero, weight_decay)
+    others = {
+        "λ/2·Σw² in the loss": stepped(lambda ps: l2_penalty(ps, weight_decay), 0.0),
+        "article's λ·Σ‖w‖₂ in the loss": stepped(lambda ps: article_penalty(ps, 0.0, weight_decay), 0.0),
+    }
+    return {name: max((a - b).abs().max().item() for a, b in zip(ps, ref)) for name, ps in others.items()}
+
+
+def decay_ratios(model: nn.Module, batches: Sequence[tuple[Tensor, Tensor]], lr: float = 1e-3,
+                 weight_decay: float = 1e-2) -> dict[str, dict[str, Tensor]]:
+    """How much of the nominal decay lr·λ·w each weight really gets, in Adam (coupled L2) vs AdamW.
+
+    Adam (no decay) is run on ``batches`` to build its moments; then one more step is taken
+    from that same state three times: without decay, with ``Adam(weight_decay=λ)`` and with
+    ``AdamW(weight_decay=λ)``. The decay part of a step is (step with decay − step without);
+    the ratio (decay part)/(−lr·λ·w) is 1 when the weight gets exactly the nominal decay.
+    Returns {"Adam": {layer: ratios}, "AdamW": {layer: ratios}} for the weight tensors (computed in
+    float64 on a copy; the caller's model is not changed).
+    """
+    net = copy.deepcopy(model).double()  # float64: the decay part is a tiny difference of two steps
+    batches = [(xb.double(), yb) for xb, yb in batches]
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    for xb, yb in batches[:-1]:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(xb), yb).backward()
+        opt.step()
+    xb, yb = batches[-1]
+
+    def one_step(kind: str) -> dict[str, Tensor]:
+        n = copy.deepcopy(net)
+        cls = torch.optim.AdamW if kind == "AdamW" else torch.optim.Adam
+        wd = 0.0 if kind == "none" else weight_decay
+        o = cls(n.parameters(), lr=lr, weight_decay=wd)
+        for p_new, p_old in zip(n.parameters(), net.parameters()):  # same moments and step count
+            o.state[p_new] = copy.deepcopy(opt.state[p_old])
+        o.zero_grad()
+        nn.functional.cross_entropy(n(xb), yb).backward()
+        o.step()
+        return {name: p.detach().clone() for name, p in n.named_parameters()}
+
+    base = one_step("none")
+    before = {name: p.detach() for name, p in net.named_parameters()}
+    out: dict[str, dict[str, Tensor]] = {}
+    for kind in ("Adam", "AdamW"):
+        after = one_step(kind)
+        ratios = {}
+        for name, w in before.items():
+            if not name.endswith("weight"):
+                continue
+            nominal = -lr * weight_decay * w
+            keep = w.abs() > 1e-6  # the ratio is undefined at w = 0
+            ratios[name] = ((after[name] - base[name])[keep] / nominal[keep]).double()
+        out[kind] = ratios
+    return out
+
+
+# ----------------------------------------------------------------------------- dropout
+
+def dropout_mask(shape: Sequence[int], p: float, generator: torch.Generator | None = None) -> Tensor:
+    """Which elements dropout keeps: a bool tensor of ``shape``, True with probability 1 − p.
+
+    u = torch.rand(shape, generator=generator); keep = u < 1 − p (a Bernoulli(1 − p) draw, the rule of
+    ``torch.bernoulli``). p = 0 keeps everything, p = 1 nothing (no draw in either case).
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1]; got {p}")
+    if p == 0.0:
+        return torch.ones(tuple(shape), dtype=torch.bool)
+    if p == 1.0:
+        return torch.zeros(tuple(shape), dtype=torch.bool)
+    return torch.rand(tuple(shape), generator=generator) < 1 - p
+
+
+def _apply_mask(x: Tensor, keep: Tensor, p: float) -> Tensor:
+    if p == 1.0:
+        return torch.zeros_like(x)  # 0 · 1/(1 − 1) would be 0 · inf = NaN
+    return x * keep.to(x.dtype) / (1 - p)
+
+
+def inverted_dropout(x: Tensor, p: float, training: bool = True, generator: torch.Generator | None = None) -> Tensor:
+    """Inverted dropout, ``F.dropout``'s rule with reproducible draws.
+
+    x: any shape. In training each element is kept where :func:`dropout_mask` says so (probability
+    1 − p) and scaled by 1/(1 − p), so the expected value is x; p = 1 gives zeros. In eval
+    (``training=False``) x is returned unchanged.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1]; got {p}")
+    if not training or p == 0.0:
+        return x
+    return _apply_mask(x, dropout_mask(x.shape, p, generator), p)
+
+
+def spatial_dropout(x: Tensor, p: float, training: bool = True, generator: torch.Generator | None = None) -> Tensor:
+    """Spatial dropout (``nn.Dropout2d``'s rule) on maps (N, C, H, W) or (C, H, W): whole channels.
+
+    One draw per (sample, channel), a mask of shape (N, C, 1, 1); a channel is kept with probability
+    1 − p and then scaled by 1/(1 − p); eval returns x unchanged.
+    """
+    if x.ndim not in (3, 4):
+        raise ValueError(f"spatial_dropout expects (N, C, H, W) or (C, H, W); got shape {tuple(x.shape)}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1]; got {p}")
+    if not training or p == 0.0:
+        return x
+    return _apply_mask(x, dropout_mask(x.shape[:-2] + (1, 1), p, generator), p)  # one draw per channel
+
+
+def dropout_means(x: Tensor, p: float, draws: int = 1000, seed: int = 0) -> dict[str, float]:
+    """Mean of x, and the mean over ``draws`` dropout draws of: inverted dropout, dropout without the
+    1/(1 − p) scaling, spatial dropout (x must be (C, H, W) or (N, C, H, W) for that one), and eval mode."""
+    g = torch.Generator().manual_seed(seed)
+    reps = x.unsqueeze(0).expand(draws, *x.shape)  # (draws, ...): one draw per copy
+    inverted = inverted_dropout(reps, p, True, g)
+    channels = spatial_dropout(reps.reshape(-1, *x.shape[-3:]), p, True, g) if x.ndim >= 3 else inverted
+    return {
+        "input": x.mean().item(),
+        "inverted dropout (train)": inverted.mean().item(),
+        "no 1/(1 − p) scaling": (inverted * (1 - p)).mean().item(),
+        "spatial dropout (train)": channels.mean().item(),
+        "eval mode": inverted_dropout(x, p, False).mean().item(),
+    }
+
+
+def tile_maps(maps: Tensor, pad: int = 1) -> Tensor:
+    """Maps (C, H, W) side by side -> one (H, C·(W + pad) − pad) picture (one imshow is fast). NaN = gap."""
+    c, h, w = maps.shape
+    canvas = torch.full((h, c * (w + pad) - pad), float("nan"))
+    for i in range(c):
+        canvas[:, i * (w + pad):i * (w + pad) + w] = maps[i]
+    return canvas
+
+
+@dataclass(frozen=True)
+class DropoutView:
+    """Feature maps (C, H, W) of one image after element-wise and after spatial (channel) dropout."""
+
+    p: float
+    seed: int
+    maps: Tensor
+    element_mask: Tensor      # (C, H, W) bool, kept elements
+    element: Tensor           # (C, H, W)
+    channel_mask: Tensor      # (C,) bool, kept channels
+    channel: Tensor           # (C, H, W)
+    mean_in: float
+    mean_element: float
+    mean_channel: float
+    expected_element: float   # mean over many draws
+    expected_channel: float
+
+
+def dropout_view(maps: Tensor, p: float, seed: int = 0, draws: int = 200) -> DropoutView:
+    """Apply inverted dropout and spatial dropout with probability ``p`` to maps (C, H, W).
+
+    One draw from ``seed`` is shown; the means over ``draws`` further draws show that the
+    expected value is preserved (for p < 1). Pure: ``maps`` is not changed.
+    """
+    maps = maps.detach().float()
+    g = torch.Generator().manual_seed(seed)
+    el_mask = dropout_mask(maps.shape, p, g)                     # (C, H, W)
+    ch_mask = dropout_mask((maps.shape[0],), p, g)               # (C,)
+    element = _apply_mask(maps, el_mask, p)
+    channel = _apply_mask(maps, ch_mask[:, None, None], p)
+    many = dropout_means(maps, p, draws=draws, seed=seed + 1)
+    return DropoutView(p, seed, maps, el_mask, element, ch_mask, channel, maps.mean().item(), element.mean().item(),
+                       channel.mean().item(), many["inverted dropout (train)"], many["spatial dropout (train)"])
+
+
+def summarize_dropout_view(v: DropoutView) -> str:
+    """One line: kept fractions and means (one draw, and over many draws)."""
+    return (f"kept {v.element_mask.float().mean().item():.0%} of elements, {int(v.channel_mask.sum())}/{len(v.channel_mask)} "
+            f"channels; mean in {v.mean_in:.3f}, after Dropout {v.mean_element:.3f} (avg of many draws "
+            f"{v.expected_element:.3f}), after Dropout2d {v.mean_channel:.3f} (avg {v.expected_channel:.3f})")
+
+
+def draw_dropout_view(v: DropoutView):
+    """Three rows: the maps, after element-wise dropout, after spatial dropout."""
+    fig, axes = plt.subplots(3, 1, figsize=(9, 3.6), dpi=72)
+    fig.subplots_adjust(left=0.02, right=0.98, top=0.92, bottom=0.02, hspace=0.35)
+    rows = [(v.maps, f"feature maps (mean {v.mean_in:.3f})"),
+            (v.element, f"nn.Dropout(p={v.p:.2f}): random elements zeroed, the rest ×1/(1−p) (mean {v.mean_element:.3f})"),
+            (v.channel, f"nn.Dropout2d(p={v.p:.2f}): whole channels zeroed, the rest ×1/(1−p) (mean {v.mean_channel:.3f})")]
+    for ax, (maps, title) in zip(axes, rows):
+        ax.imshow(tile_maps(maps).numpy(), cmap="magma", interpolation="nearest", aspect="equal")
+        ax.set_title(title, fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+# ----------------------------------------------------------------------------- the over-fitting experiment
+
+def regularised_lenet(dropout: float = 0.0, spatial_dropout: float = 0.0, norm: str = "none") -> LeNet5:
+    """LeNet-5 with dropout before fc2/fc3, optional ``nn.Dropout2d`` after each pooling
+    (``sdrop1``, ``sdrop2``), optional normalisation ("batch")."""
+    model = LeNet5(dropout=dropout, norm=norm)
+    if spatial_dropout:
+        layers = []
+        for name, module in model.features.named_children():
+            layers.append((name, module))
+            if name in ("pool1", "pool2"):
+                layers.append((f"sdrop{name[-1]}", nn.Dropout2d(spatial_dropout)))
+        model.features = nn.Sequential()
+        for name, module in layers:
+            model.features.add_module(name, module)
+    return model
+
+
+@dataclass(frozen=True)
+class RegSetting:
+    """One regulariser (or none) for the over-fitting experiment; everything else stays fixed."""
+
+    name: str
+    dropout: float = 0.0
+    spatial_dropout: float = 0.0
+    norm: str = "none"
+    weight_decay: float = 0.0   # SGD's weight_decay = the L2 penalty λ/2·Σw² (all parameters)
+    l1: float = 0.0             # strength of l1·Σ|w| over the weight tensors, added to the loss
+    augment: AugmentStrength | None = None
+
+
+SETTINGS = [
+    RegSetting("baseline"),
+    RegSetting("L2 (weight decay 5e-3)", weight_decay=5e-3),
+    RegSetting("L1 (1e-4·Σ|w|)", l1=1e-4),
+    RegSetting("dropout 0.5 (fc)", dropout=0.5),
+    RegSetting("Dropout2d 0.1 (conv)", spatial_dropout=0.1),
+    RegSetting("BatchNorm", norm="batch"),
+    RegSetting("augmentation", augment=AugmentStrength(rotation=10, scale=0.1, translate=0.1)),
+]
+
+
+def weight_vector(model: nn.Module) -> Tensor:
+    """All conv and linear weight tensors (not biases, not norm layers) flattened into one vector."""
+    return torch.cat([m.weight.detach().flatten().cpu() for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))])
+
+
+def near_zero_fraction(weights: Tensor, threshold: float = 1e-3) -> float:
+    """Fraction of weights with |w| < threshold."""
+    return (weights.abs() < threshold).float().mean().item()
+
+
+@dataclass
+class RegRun:
+    """One training run of one setting and seed. Accuracies are fractions."""
+
+    name: str
+    seed: int
+    train_acc: float       # on the clean training subset, eval mode
+    val_acc: float
+    val_loss: float
+    history: History
+    weights: Tensor = field(repr=False)       # conv and linear weights, flattened (:func:`weight_vector`)
+    model: nn.Module | None = field(default=None, repr=False)  # the trained model (eval mode)
+
+    @property
+    def gap(self) -> float:
+        return self.train_acc - self.val_acc
+
+
+def run_setting(setting: RegSetting, train: ImageSet, val: ImageSet, epochs: int, seed: int = 0,
+                batch_size: int = 64, lr: float = 0.05, momentum: float = 0.9) -> RegRun:
+    """Train a fresh LeNet-5 with one regulariser on ``train`` (SGD + momentum) and measure it."""
+    seed_everything(seed)
+    model = regularised_lenet(setting.dropout, setting.spatial_dropout, setting.norm)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=setting.weight_decay)
+    loss_fn = None
+    if setting.l1:
+        weights = [m.weight for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+        loss_fn = lambda out, y: nn.functional.cross_entropy(out, y) + l1_penalty(weights, setting.l1)  # noqa: E731
+    transform = BatchAugment(setting.augment, seed=seed) if setting.augment is not None else None
+    loader = TensorLoader(train, batch_size=batch_size, shuffle=True, seed=seed, transform=transform)
+    history = fit(model, loader, TensorLoader(val, batch_size=512), epochs=epochs, optimizer=opt, loss_fn=loss_fn,
+                  progress=False, live_plot=False)
+    _, train_acc = evaluate(model, TensorLoader(train, batch_size=512))
+    model.eval()
+    return RegRun(setting.name, seed, train_acc, history.val_acc[-1], history.val_loss[-1], history, weight_vector(model), model)
+
+
+def compare_settings(settings: Sequence[RegSetting], train: ImageSet, val: ImageSet, epochs: int,
+                     seeds: Iterable[int], batch_size: int = 64) -> dict[str, list[RegRun]]:
+    """Every setting × every seed; {setting name: [runs]}."""
+    seeds = list(seeds)
+    return {s.name: [run_setting(s, train, val, epochs, seed, batch_size) for seed in seeds] for s in settings}
+
+
+def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else float("nan"))
+
+
+def _verdict(row: dict, base: dict, key: str, words: tuple[str, str]) -> str:
+    """'smaller'/'larger' only when |mean − baseline mean| exceeds the two sds added together."""
+    if row["n"] < 2 or base["n"] < 2:
+        return "one seed: no spread"
+    diff, noise = row[key] - base[key], row[key + "_sd"] + base[key + "_sd"]
+    return "within noise" if abs(diff) <= noise else (words[0] if diff < 0 else words[1])
+
+
+def summarize_runs(runs: dict[str, list[RegRun]], baseline: str = "baseline") -> list[dict]:
+    """Per setting: mean and sd over seeds of train/val accuracy, gap, val loss and near-zero weights,
+    and verdicts on the gap and the validation loss vs the baseline: 'smaller'/'lower' or
+    'larger'/'higher' only when the difference exceeds the two settings' sds added together,
+    else 'within noise' (with one seed there is no spread: 'one seed: no spread')."""
+    rows = []
+    for name, rs in runs.items():
+        row = {"name": name, "n": len(rs)}
+        for key, values in (("train_acc", [r.train_acc for r in rs]), ("val_acc", [r.val_acc for r in rs]),
+                            ("gap", [r.gap for r in rs]), ("val_loss", [r.val_loss for r in rs]),
+                            ("near_zero", [near_zero_fraction(r.weights) for r in rs])):
+            row[key], row[key + "_sd"] = _mean_sd(values)
+        rows.append(row)
+    base = next(r for r in rows if r["name"] == baseline)
+    for row in rows:
+        if row is base:
+            row["verdict"] = row["loss_verdict"] = "—"
+        else:
+            row["verdict"] = _verdict(row, base, "gap", ("smaller gap", "larger gap"))
+            row["loss_verdict"] = _verdict(row, base, "val_loss", ("lower loss", "higher loss"))
+    return rows
+
+
+def format_gap_table(rows: list[dict]) -> str:
+    """The summary as a text table (mean ± sd over seeds)."""
+    def pm(row, key, digits=3):
+        sd = row[key + "_sd"]
+        return f"{row[key]:.{digits}f} ± {sd:.{digits}f}" if not math.isnan(sd) else f"{row[key]:.{digits}f}"
+    lines = [f"{'setting':<24} {'train acc':>15} {'val acc':>15} {'gap (train − val)':>17} {'val loss':>15}  "
+             f"{'gap vs baseline':<20} val loss vs baseline", "-" * 130]
+    for r in rows:
+        lines.append(f"{r['name']:<24} {pm(r, 'train_acc'):>15} {pm(r, 'val_acc'):>15} {pm(r, 'gap'):>17} "
+                     f"{pm(r, 'val_loss'):>15}  {r['verdict']:<20} {r['loss_verdict']}")
+    return "\n".join(lines)

@@ -1,0 +1,243 @@
+"""Checks for exercises/11_evaluation_tuning.ipynb: per-class precision/recall/F1, and early stopping.
+
+``precision_recall_f1`` is compared with ``sklearn.metrics.precision_recall_fscore_support``
+(``zero_division=0``) on random confusion matrices and on the edge cases that break naive
+code: a class never predicted, a class absent from the data. ``early_stopping_epochs`` is
+compared with :func:`cnncourse.train.fit` itself, fed crafted validation losses (ties,
+plateaus, min_delta, NaN).
+
+Taught in notebooks/11_evaluation_tuning.ipynb.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ..lessons.evaluation import early_stopping_by_fit
+from .core import Case, Checker, compare, register
+
+__all__ = ["precision_recall_f1", "early_stopping_epochs"]
+
+
+# ----------------------------------------------------------------------------- precision / recall / F1
+
+def _sklearn_prf(confusion: torch.Tensor):
+    """sklearn's per-class precision, recall, F1 (zero_division=0) for the samples a confusion matrix counts."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    c = confusion.long()
+    k = c.shape[0]
+    true = np.repeat(np.arange(k).repeat(k), c.flatten().numpy())      # row index of every counted sample
+    pred = np.repeat(np.tile(np.arange(k), k), c.flatten().numpy())    # column index
+    p, r, f, _ = precision_recall_fscore_support(true, pred, labels=list(range(k)), zero_division=0)
+    return tuple(torch.from_numpy(np.asarray(v, dtype=np.float64)) for v in (p, r, f))
+
+
+def _prf_cases(g: torch.Generator):
+    def counts(k, high=20, diag=0):
+        return torch.randint(0, high, (k, k), generator=g) + diag * torch.eye(k, dtype=torch.long)
+
+    never_predicted = counts(4, diag=10)
+    never_predicted[:, 2] = 0
+    absent = counts(4, diag=10)
+    absent[1, :] = 0
+    unused = counts(5, diag=10)
+    unused[3, :] = 0
+    unused[:, 3] = 0
+    return [
+        Case("random 3×3", (counts(3),)),
+        Case("a 10-class test set (heavy diagonal)", (counts(10, high=6, diag=40),)),
+        Case("2×2, asymmetric", (torch.tensor([[8, 2], [4, 6]]),)),
+        Case("class 2 never predicted (empty column)", (never_predicted,)),
+        Case("class 1 absent from the data (empty row)", (absent,)),
+        Case("class 3 neither present nor predicted", (unused,)),
+        Case("a perfect classifier", (torch.diag(torch.tensor([5, 3, 7])),)),
+    ]
+
+
+def _close(a, b) -> bool:
+    return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a.double(), b.double(), atol=1e-6)
+
+
+def _prf_variant(confusion: torch.Tensor, kind: str):
+    c = confusion.double()
+    tp, cols, rows = c.diagonal(), c.sum(0), c.sum(1)
+    if kind == "nan":
+        p, r = tp / cols, tp / rows
+        return p, r, 2 * p * r / (p + r)
+    p, r, f = _sklearn_prf(confusion)
+    if kind == "swapped":
+        return r, p, f
+    if kind == "arithmetic":
+        return p, r, (p + r) / 2
+    if kind == "total":
+        return tp / c.sum(), tp / c.sum(), f
+    raise ValueError(kind)
+
+
+def _prf_is(kind: str, part: int | None = None):
+    def recognise(got, case):
+        want = _prf_variant(case.args[0], kind)
+        parts = range(3) if part is None else [part]
+        right = _sklearn_prf(case.args[0])
+        if kind == "nan":
+            return any(isinstance(got[i], torch.Tensor) and torch.isnan(got[i]).any() for i in range(3)) and \
+                not any(torch.isnan(r).any() for r in right)
+        return all(_close(got[i], want[i]) for i in parts) and not all(_close(want[i], right[i]) for i in parts)
+    return recognise
+
+
+def _prf_averaged(got, case):
+    right = _sklearn_prf(case.args[0])
+    return all(isinstance(got[i], (float, torch.Tensor)) and torch.as_tensor(got[i]).numel() == 1
+               and math.isclose(float(got[i]), right[i].mean().item(), abs_tol=1e-6) for i in range(3))
+
+
+precision_recall_f1 = register(Checker(
+    name="precision_recall_f1",
+    reference=_sklearn_prf,
+    cases=_prf_cases,
+    diagnoses=[
+        (_prf_is("nan"), "a 0/0 gave NaN: a class never predicted has an empty column (and an absent class an empty row). "
+                         "Like sklearn's zero_division=0, make that precision (or recall, F1) 0."),
+        (_prf_is("swapped", part=0), "rows and columns are swapped: rows are TRUE classes, columns PREDICTED ones. Precision "
+                                     "divides the diagonal by the COLUMN sums (everything predicted k), recall by the ROW sums."),
+        (_prf_is("arithmetic", part=2), "F1 is the HARMONIC mean 2·P·R / (P + R), not the arithmetic mean (P + R) / 2."),
+        (_prf_is("total", part=0), "you divided by the total count; precision divides C[k, k] by column k's sum, recall by row k's sum."),
+        (_prf_averaged, "you returned averages over the classes; return one value PER CLASS, tensors of shape (K,)."),
+    ],
+    hints=[
+        "Everything comes from three vectors: the diagonal (true positives), the column sums and the row sums.",
+        "precision = diag / confusion.sum(0); recall = diag / confusion.sum(1); replace the 0/0 cases by 0 "
+        "(torch.where(denominator > 0, ..., 0)).",
+        "c = confusion.double(); tp = c.diagonal(); p = torch.where(c.sum(0) > 0, tp / c.sum(0), 0.0); the same for r with "
+        "c.sum(1); f1 = torch.where(p + r > 0, 2 * p * r / (p + r), 0.0); return p, r, f1.",
+    ],
+))
+
+
+# ----------------------------------------------------------------------------- early stopping
+
+def _simulate(losses, patience, min_delta=0.0, *, tie_improves=False, nan_improves=False, stop_after=None):
+    """An early-stopping rule with a chosen mistake; (stop epoch, best epoch), epochs from 1."""
+    stop_after = patience if stop_after is None else stop_after
+    best, best_epoch, waited = None, 0, 0
+    for epoch, value in enumerate(losses, 1):
+        if nan_improves:
+            better = best is None or not (value >= best - min_delta)
+        elif tie_improves:
+            better = best is None or value <= best - min_delta
+        else:
+            better = best is None or value < best - min_delta
+        if better:
+            best, best_epoch, waited = value, epoch, 0
+        else:
+            waited += 1
+            if waited >= stop_after:
+                return epoch, best_epoch
+    return len(losses), best_epoch
+
+
+def _es_cases(g: torch.Generator):
+    noisy = (1.0 / torch.arange(1, 13) + 0.05 * torch.rand(12, generator=g)).tolist()
+    nan = float("nan")
+    return [
+        Case("loss still falling at the end (never stops)", ([1.0, 0.9, 0.8, 0.7, 0.6], 2)),
+        Case("a U-shaped curve, patience 2", ([1.0, 0.8, 0.6, 0.65, 0.7, 0.75, 0.8], 2)),
+        Case("a plateau of ties, patience 3", ([1.0, 0.5, 0.5, 0.5, 0.5, 0.4], 3)),
+        Case("patience 1 stops at the first tie", ([0.9, 0.6, 0.5, 0.5, 0.52, 0.49, 0.55, 0.58, 0.61, 0.4], 1)),
+        Case("the chapter's sequence, patience 3", ([0.9, 0.6, 0.5, 0.5, 0.52, 0.49, 0.55, 0.58, 0.61, 0.4], 3)),
+        Case("min_delta 0.05: small gains do not count", ([1.0, 0.9, 0.86, 0.87, 0.88, 0.5], 2, 0.05)),
+        Case("a NaN loss (diverged) is no improvement", ([1.0, 0.8, nan, nan, 0.5], 2)),
+        Case("a noisy falling curve, patience 2", (noisy, 2)),
+    ]
+
+
+def _plain_ints(value):
+    if isinstance(value, (tuple, list)):
+        return tuple(_plain_ints(v) for v in value)
+    if isinstance(value, np.integer) or (isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point()):
+        return int(value)
+    return value
+
+
+def _es_compare(got, expected):
+    return compare(_plain_ints(got), expected)
+
+
+def _es_is(**mistake):
+    def recognise(got, case):
+        losses, patience, *rest = case.args
+        min_delta = rest[0] if rest else 0.0
+        want = _simulate(losses, patience, min_delta, **mistake)
+        return _plain_ints(got) == want and want != _simulate(losses, patience, min_delta)
+    return recognise
+
+
+def _es_last(got, case):
+    stop, best = early_stopping_by_fit(*case.args)
+    got = _plain_ints(got)
+    return got[0] == stop and got[1] == stop and best != stop
+
+
+def _es_zero_based(got, case):
+    stop, best = early_stopping_by_fit(*case.args)
+    return _plain_ints(got) == (stop - 1, best - 1)
+
+
+def _es_min_delta_ignored(got, case):
+    losses, patience, *rest = case.args
+    return bool(rest) and rest[0] > 0 and _plain_ints(got) == _simulate(losses, patience, 0.0) \
+        and _simulate(losses, patience, 0.0) != _simulate(losses, patience, rest[0])
+
+
+def _es_looked_ahead(got, case):
+    losses = case.args[0]
+    stop, best = early_stopping_by_fit(*case.args)
+    finite = [v if v == v else math.inf for v in losses]
+    overall = int(np.argmin(finite)) + 1
+    return _plain_ints(got)[1] == overall and overall != best
+
+
+def _patience_off_by_one(delta: int):
+    def recognise(got, case):
+        losses, patience, *rest = case.args
+        if patience + delta < 1:
+            return False
+        min_delta = rest[0] if rest else 0.0
+        want = _simulate(losses, patience, min_delta, stop_after=patience + delta)
+        return _plain_ints(got) == want and want != _simulate(losses, patience, min_delta)
+    return recognise
+
+
+
+early_stopping_epochs = register(Checker(
+    name="early_stopping_epochs",
+    reference=early_stopping_by_fit,
+    cases=_es_cases,
+    compare=_es_compare,
+    diagnoses=[
+        (_es_zero_based, "your epochs count from 0; count them from 1, as History.epoch does (the first epoch is epoch 1)."),
+        (_es_is(tie_improves=True),
+         "a tie counted as an improvement; an epoch improves only if its loss is STRICTLY below best − min_delta."),
+        (_patience_off_by_one(+1), "patience is off by one: you stop after patience + 1 epochs without improvement. "
+                                   "Stop as soon as the counter reaches patience."),
+        (_patience_off_by_one(-1), "patience is off by one: you stop after patience − 1 epochs without improvement "
+                                   "(counting the best epoch itself?). Stop when patience epochs IN A ROW failed to improve."),
+        (_es_min_delta_ignored, "min_delta was ignored: an epoch improves only if loss < best − min_delta."),
+        (_es_is(nan_improves=True), "a NaN loss counted as an improvement (`not loss >= best` is True for NaN); test "
+                                    "`loss < best - min_delta`, which is False for NaN."),
+        (_es_last, "you return the LAST epoch as the one to restore; restore_best brings back the BEST epoch, "
+                   "`patience` epochs before the stop."),
+        (_es_looked_ahead, "your best epoch is the minimum of the WHOLE sequence, including epochs after the stop that "
+                           "were never trained; only epochs up to the stop count."),
+    ],
+    hints=[
+        "Walk through the losses once, keeping the best loss so far, its epoch, and a counter of epochs without improvement.",
+        "If loss < best − min_delta: best, best_epoch, waited = loss, epoch, 0; else waited += 1 and stop when waited == patience.",
+        "for epoch, loss in enumerate(val_losses, 1): ... if waited >= patience: return epoch, best_epoch; after the loop "
+        "return len(val_losses), best_epoch.",
+    ],
+))

@@ -1,0 +1,162 @@
+"""cnncourse.capstone: the recipe's parts, a checkpoint round trip, and DDP under torchrun matching one process."""
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from cnncourse import capstone, data, train
+from cnncourse.capstone import CapstoneConfig, ShardedLoader
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Small enough for two CPU cores: ~10 s per run; big enough to reach ~0.9 test accuracy.
+SMALL = ["--dataset", "mnist-offline", "--epochs", "5", "--patience", "0", "--train-size", "1500",
+         "--test-size", "500", "--widths", "16", "32", "64", "--blocks", "1", "--batch-size", "64",
+         "--lr", "0.1", "--device", "cpu", "--seed", "0"]
+
+
+def test_warmup_cosine_rises_linearly_then_decays_to_zero():
+    lrs = [capstone.warmup_cosine(s, warmup_steps=4, total_steps=12) for s in range(12)]
+    assert lrs[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
+    assert lrs[4] == pytest.approx(0.5 * (1 + math.cos(0.0)))
+    assert all(a >= b for a, b in zip(lrs[3:], lrs[4:]))
+    assert capstone.warmup_cosine(12, 4, 12) == pytest.approx(0.0)
+
+
+def test_sharded_loader_splits_every_global_batch_between_ranks():
+    images = torch.arange(10.0).reshape(10, 1, 1, 1)
+    labels = torch.arange(10)
+    single = ShardedLoader(images, labels, batch_size=4, seed=3)
+    ranks = [ShardedLoader(images, labels, batch_size=4, rank=r, world_size=2, seed=3) for r in range(2)]
+    assert len(single) == 3 and all(len(r) == 3 for r in ranks)
+    for _epoch in range(2):
+        whole = [y.tolist() for _, y in single]
+        parts = [[y.tolist() for _, y in r] for r in ranks]
+        for g, (a, b) in enumerate(zip(*parts)):
+            assert len(a) == len(b)  # every rank takes the same number of samples per step
+            assert sorted(a + b) == sorted(whole[g]) or g == len(whole) - 1
+        seen = sorted(sum((a + b for a, b in zip(*parts)), []))
+        assert set(seen) == set(range(10)) and len(seen) == 10  # 10 splits evenly over 2 ranks: no padding
+    epoch0 = [y.tolist() for _, y in ShardedLoader(images, labels, batch_size=10, seed=3)]
+    again = ShardedLoader(images, labels, batch_size=10, seed=3)
+    next(iter(again))
+    assert [y.tolist() for _, y in again] != epoch0  # a new permutation every epoch
+
+
+def test_sharded_loader_pads_like_distributed_sampler_and_augments_the_global_batch():
+    images = torch.rand(7, 1, 4, 4)
+    labels = torch.arange(7)
+    ranks = [ShardedLoader(images, labels, batch_size=4, rank=r, world_size=2, seed=0, transform=lambda x: x + 1)
+             for r in range(2)]
+    sizes = [[y.numel() for _, y in r] for r in ranks]
+    assert sizes[0] == sizes[1] == [2, 2]  # 7 samples padded to 8
+    x, _ = next(iter(ranks[0]))
+    assert x.min() >= 1  # the transform ran
+    with pytest.raises(ValueError, match="does not split over 3 ranks"):
+        ShardedLoader(images, labels, batch_size=4, world_size=3)
+    with pytest.raises(ValueError, match=r"rank must be in \[0, 2\)"):
+        ShardedLoader(images, labels, batch_size=4, rank=2, world_size=2)
+
+
+def test_photos_are_flipped_digits_are_not():
+    x = torch.arange(16.0).reshape(1, 1, 4, 4).repeat(64, 1, 1, 1)
+    flipped = capstone.RandomFlip(seed=0)(x)
+    is_flipped = (flipped == x.flip(-1)).flatten(1).all(1)
+    assert ((flipped == x).flatten(1).all(1) | is_flipped).all()  # each image: as is, or mirrored
+    assert 16 < is_flipped.sum() < 48
+    assert torch.equal(flipped, capstone.RandomFlip(seed=0)(x))  # reproducible from the seed
+    digits = capstone.augmentation("mnist-offline", seed=0)
+    assert digits.strength.rotation == 10.0  # BatchAugment: rotations and shifts, no flips for digits
+
+
+def test_without_download_auto_falls_back_to_the_offline_digits(monkeypatch):
+    monkeypatch.setattr(data, "available_datasets", lambda: {"cifar10": "online only"})
+    splits = capstone.load_data(CapstoneConfig(dataset="auto", train_size=200, test_size=100), download=False)
+    assert splits.train.name == "mnist-offline" and len(splits.train) == 200
+
+
+def test_config_rejects_unknown_data_sets():
+    with pytest.raises(ValueError, match="dataset must be 'auto', 'cifar10' or 'mnist-offline'"):
+        CapstoneConfig(dataset="imagenet")
+
+
+def test_model_standardises_inside_and_the_optimizer_skips_decay_on_norms():
+    splits = data.load_splits("mnist-offline", train_size=300, test_size=100)
+    model = capstone.build_model(CapstoneConfig(widths=(8, 16), blocks_per_stage=1), splits)
+    mean, std = data.channel_stats(splits.train.images)
+    z = model[0](splits.train.images)
+    assert z.mean().item() == pytest.approx(0.0, abs=1e-4) and z.std().item() == pytest.approx(1.0, abs=1e-3)
+    assert model(splits.train.images[:2]).shape == (2, 10)
+    opt = capstone.make_optimizer(model, CapstoneConfig())
+    decayed, plain = opt.param_groups
+    assert decayed["weight_decay"] == 5e-4 and plain["weight_decay"] == 0.0
+    assert all(p.ndim > 1 for p in decayed["params"]) and all(p.ndim == 1 for p in plain["params"])
+    assert opt.defaults["nesterov"] and opt.defaults["momentum"] == 0.9
+
+
+def test_train_learns_and_the_checkpoint_reloads_to_identical_predictions(tmp_path):
+    config = CapstoneConfig(dataset="mnist-offline", epochs=3, batch_size=64, train_size=600, test_size=200,
+                            widths=(8, 16), blocks_per_stage=1, patience=2)
+    path = tmp_path / "capstone.pt"
+    result = capstone.train(config, device="cpu", progress=False, live_plot=False, checkpoint=path)
+    assert result.dataset == "mnist-offline" and result.world_size == 1  # 3 short epochs: above chance (0.1)
+    assert result.test_acc > 0.15 and result.images_per_second > 0 and "cpu" in result.device
+    assert result.precision == "float32, contiguous"
+    assert "test accuracy" in result.summary()
+    splits = capstone.load_data(config)
+    fresh = capstone.build_model(config, splits)
+    info = train.load_checkpoint(path, fresh)
+    assert info["meta"]["dataset"] == "mnist-offline" and info["meta"]["config"]["widths"] == [8, 16]
+    x = splits.test.images
+    assert torch.equal(train.predict(fresh, x), train.predict(result.model, x))
+    assert info["meta"]["test_acc"] == pytest.approx(result.test_acc)
+
+
+def test_the_script_has_help():
+    out = subprocess.run([sys.executable, "-m", "cnncourse.capstone", "--help"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "torchrun --nproc_per_node=2" in out.stdout and "--backend" in out.stdout and "global batch" in out.stdout
+
+
+def _accuracy(text: str) -> float:
+    match = re.search(r"capstone: test accuracy ([\d.]+)", text)
+    assert match, text[-2000:]
+    return float(match.group(1))
+
+
+def test_ddp_under_torchrun_matches_one_process(tmp_path, capsys):
+    """Two gloo processes, global batch 64 (32 per rank), against one process with batch 64.
+
+    Both see the same images in the same global batches with the same augmentation and start
+    from the same weights; DDP averages the two half-batch gradients, which equals the full-batch
+    gradient. Only BatchNorm's batch statistics (per half batch on CPU, where SyncBatchNorm is
+    unavailable) and float summation order differ. So the two runs are *not* independent seeds:
+    they track each other. Tolerance 0.04 on 500 test images (the binomial standard error of one
+    accuracy near 0.9 is 0.013; 0.04 is about three standard errors of a difference), plus a
+    first-epoch training loss within 5 %, which catches a wrong shard or unaveraged gradients.
+    """
+    single = capstone.main(SMALL)
+    capsys.readouterr()
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    ckpt = tmp_path / "ddp.pt"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "cnncourse.capstone", "--backend", "gloo", *SMALL, "--checkpoint", str(ckpt)]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=240)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    assert "capstone: 2 process(es)" in out.stdout and out.stdout.count("capstone: test accuracy") == 1  # rank 0 only
+    ddp_acc = _accuracy(out.stdout)
+    assert single.test_acc > 0.8, single.summary()
+    assert abs(ddp_acc - single.test_acc) <= 0.04, (ddp_acc, single.test_acc)
+    first_loss = float(re.search(r"^\s+1\s+([\d.]+)", out.stdout, re.MULTILINE).group(1))
+    assert first_loss == pytest.approx(single.history.train_loss[0], rel=0.05)
+    config = single.config
+    fresh = capstone.build_model(config, capstone.load_data(config))
+    info = train.load_checkpoint(ckpt, fresh)
+    assert info["meta"]["world_size"] == 2
+    assert info["meta"]["test_acc"] == pytest.approx(ddp_acc, abs=1e-4)

@@ -84,11 +84,16 @@ def _wc_variant(kind: str, t, total, warmup, base, low):
     return low + (base - low) * half
 
 
-def _wc_is(kind: str):
+def _variant_is(variant, kind: str):
+    """A diagnosis: the learner's value equals ``variant(kind, ...)`` on a case where that mistake shows."""
     def recognise(got, case):
-        want = _wc_variant(kind, *case.args)
-        return _same(got, want) and not _same(want, _wc_variant("correct", *case.args))
+        want = variant(kind, *case.args)
+        return _same(got, want) and not _same(want, variant("correct", *case.args))
     return recognise
+
+
+def _wc_is(kind: str):
+    return _variant_is(_wc_variant, kind)
 
 
 warmup_cosine_lr = register(Checker(
@@ -164,10 +169,7 @@ def _step_variant(kind, epoch, base, size, gamma):
 
 
 def _step_is(kind: str):
-    def recognise(got, case):
-        want = _step_variant(kind, *case.args)
-        return _same(got, want) and not _same(want, _step_variant("correct", *case.args))
-    return recognise
+    return _variant_is(_step_variant, kind)
 
 
 step_decay_lr = register(Checker(

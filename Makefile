@@ -22,7 +22,8 @@ $(STAMP): pyproject.toml
 ## lab: open JupyterLab on the notebooks (offline data by default)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
-		--LabApp.news_url=None --LabApp.extension_manager=readonly $(ROOT_FLAG) $(LAB_ARGS)
+		--LabApp.news_url=None --LabApp.extension_manager=readonly \
+		--LabApp.app_settings_dir="$(CURDIR)/tools/lab-settings" $(ROOT_FLAG) $(LAB_ARGS)
 
 ## test: unit tests, exercise checks, then nbval on every notebook and solution (profile: $(PROFILE))
 test: $(STAMP)

@@ -56,7 +56,7 @@ class Explorer:
         self.controls = controls
         self.output = widgets.Output()
         header = [widgets.HTML(f"<b>{title}</b>")] if title else []
-        self.widget = widgets.VBox(header + [widgets.HBox(list(controls.values())), self.output])
+        self.widget = widgets.VBox(header + [widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")), self.output])
         self.widget.add_class("cnncourse-explorer")
         self.result: Any = None
         self.seconds = 0.0

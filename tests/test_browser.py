@@ -64,6 +64,7 @@ def lab(tmp_path_factory):
         [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
          f"--ServerApp.token={token}", f"--ServerApp.root_dir={root / 'notebooks'}",
          "--LabApp.news_url=None", "--LabApp.extension_manager=readonly", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         f"--LabApp.app_settings_dir={ROOT / 'tools' / 'lab-settings'}",  # no news prompt (the course's `make lab` settings)
          "--allow-root"],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
@@ -192,6 +193,8 @@ def test_widget_redraws_when_a_control_moves(lab, browser, name):
         explorer.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / f"{Path(name).stem}-after.png"))
         assert after[0] != before[0] and after[1] != before[1]
+        # offline: no prompt offering to fetch Jupyter news (tools/lab-settings/overrides.json)
+        assert page.get_by_text("official Jupyter news").count() == 0, "JupyterLab asks to fetch news"
         print(f"{name}: '{before[1].strip()}' -> '{after[1].strip()}' (screenshots in {SCREENSHOTS})")
     except Exception:
         page.screenshot(path=str(SCREENSHOTS / f"{Path(name).stem}-failure.png"))

@@ -32,7 +32,6 @@ Taught in notebooks/12_capstone.ipynb.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -46,6 +45,7 @@ from torch import nn
 from . import data, runtime
 from .augment import AugmentStrength, BatchAugment
 from .models import ResNetConfig, SmallResNet
+from .schedules import make_scheduler
 from .train import EarlyStopping, History, evaluate, fit, precision_plan, save_checkpoint
 
 __all__ = [
@@ -58,7 +58,7 @@ __all__ = [
     "load_data",
     "build_model",
     "make_optimizer",
-    "warmup_cosine",
+    "warmup_steps",
     "train",
     "build_parser",
     "main",
@@ -233,12 +233,11 @@ def make_optimizer(model: nn.Module, config: CapstoneConfig) -> torch.optim.Opti
                            lr=config.lr, momentum=config.momentum, nesterov=True)
 
 
-def warmup_cosine(step: int, warmup_steps: int, total_steps: int) -> float:
-    """LR multiplier at batch ``step``: linear from 1/warmup to 1 over ``warmup_steps``, then cosine to 0."""
-    if step < warmup_steps:
-        return (step + 1) / warmup_steps
-    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-    return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+def warmup_steps(config: CapstoneConfig, steps_per_epoch: int) -> int:
+    """Batches of linear warm-up: ``warmup_epochs``, but at most a fifth of a short run (so the
+    cosine part always happens) and fewer than the whole run."""
+    total = config.epochs * steps_per_epoch
+    return min(max(1, round(min(config.warmup_epochs, config.epochs / 5) * steps_per_epoch)), total - 1)
 
 
 def _world() -> tuple[int, int]:
@@ -281,10 +280,9 @@ def train(config: CapstoneConfig, splits: data.Splits | None = None, *, device: 
                                  rank=rank, world_size=world, seed=config.seed, transform=transform)
     val_loader = data.TensorLoader(splits.val, batch_size=512, device=dev)
     optimizer = make_optimizer(model, config)
-    steps = config.epochs * len(train_loader)
-    # warm-up: warmup_epochs, but at most a fifth of a short run, so the cosine part always happens
-    warmup = max(1, round(min(config.warmup_epochs, config.epochs / 5) * len(train_loader)))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: warmup_cosine(s, warmup, steps))
+    # chapter 09's warm-up + cosine (LinearLR then CosineAnnealingLR to 0), stepped every batch
+    scheduler = make_scheduler("warmup_cosine", optimizer, config.epochs * len(train_loader),
+                               warmup_steps=warmup_steps(config, len(train_loader)))
     plan = precision_plan(dev)
     if plan.channels_last:  # before DDP builds its gradient buckets, so their strides match
         model = model.to(memory_format=torch.channels_last)

@@ -11,6 +11,7 @@ import torch
 
 from cnncourse import capstone, data, train
 from cnncourse.capstone import CapstoneConfig, ShardedLoader
+from cnncourse.schedules import make_scheduler
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,12 +21,21 @@ SMALL = ["--dataset", "mnist-offline", "--epochs", "5", "--patience", "0", "--tr
          "--lr", "0.1", "--device", "cpu", "--seed", "0"]
 
 
-def test_warmup_cosine_rises_linearly_then_decays_to_zero():
-    lrs = [capstone.warmup_cosine(s, warmup_steps=4, total_steps=12) for s in range(12)]
-    assert lrs[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
-    assert lrs[4] == pytest.approx(0.5 * (1 + math.cos(0.0)))
-    assert all(a >= b for a, b in zip(lrs[3:], lrs[4:]))
-    assert capstone.warmup_cosine(12, 4, 12) == pytest.approx(0.0)
+def test_the_schedule_is_chapter_09s_warmup_cosine_with_a_capped_warmup():
+    assert capstone.warmup_steps(CapstoneConfig(epochs=10), 4) == 4  # one epoch of 4 batches
+    assert capstone.warmup_steps(CapstoneConfig(epochs=2), 10) == 4  # at most a fifth of the run
+    assert capstone.warmup_steps(CapstoneConfig(epochs=1), 1) == 0  # a one-batch run has no room to warm up
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = make_scheduler("warmup_cosine", opt, 12, warmup_steps=4)
+    lrs = []
+    for _ in range(12):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        scheduler.step()
+    assert lrs[:5] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])  # LinearLR from 1/(W+1) up to the peak
+    assert lrs[5] == pytest.approx(0.5 * (1 + math.cos(math.pi / 8)))  # then cosine over the other 8 steps
+    assert all(a >= b for a, b in zip(lrs[4:], lrs[5:]))
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0)  # down to 0 at the end of the run
 
 
 def test_sharded_loader_splits_every_global_batch_between_ranks():

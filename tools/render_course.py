@@ -7,7 +7,10 @@ Each chapter is executed in the chosen profile (its ``parameters`` cell gets ``P
 any ``-p NAME VALUE``), saved executed (with widget state) under ``site/executed/``, converted
 to ``site/NN_name.html``, and timed. ``site/index.html`` links the chapters with their run
 times and the key numbers each measured (``cnncourse.report.key_numbers``);
-``site/timings.json`` keeps the times for the chapters' time labels.
+``site/timings.json`` keeps the times for the chapters' time labels. Each chapter's claims ledger
+(``outputs/claims/<stem>.json``, written by ``cnncourse.claims.Ledger`` as it runs) is gathered into
+``site/claims.json`` (every claim id of claims.md, with this run's verdict or ``null``) and a table
+on the index page.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cnncourse import claims as claims_ledger  # noqa: E402
 from cnncourse.report import KEY_NUMBERS_MIME, format_value  # noqa: E402
 
 
@@ -68,6 +72,9 @@ def render(notebooks: list[Path], out: Path, profile: str, parameters: dict, tim
     records = []
     for path in notebooks:
         executed = out / "executed" / path.name
+        ledger = claims_ledger.ledger_path(path.stem)
+        if ledger.exists():
+            ledger.unlink()  # a chapter that fails early must not report an older run's verdicts
         start = time.perf_counter()
         error = None
         try:
@@ -82,16 +89,47 @@ def render(notebooks: list[Path], out: Path, profile: str, parameters: dict, tim
         body, _ = exporter.from_notebook_node(nb)
         page = out / f"{path.stem}.html"
         page.write_text(body, encoding="utf-8")
+        recorded = json.loads(ledger.read_text(encoding="utf-8")) if ledger.exists() else []
         record = {"notebook": path.name, "title": chapter_title(nb), "page": page.name, "seconds": round(seconds, 1),
-                  "key_numbers": key_numbers_of(nb), "error": error}
+                  "key_numbers": key_numbers_of(nb), "error": error, "claims": recorded}
         records.append(record)
         status = "FAILED " + error if error else "ok"
         print(f"{path.name}: {seconds:6.1f} s  {status}", flush=True)
     return records
 
 
+def gather_claims(records: list[dict]) -> list[dict]:
+    """Every claim of claims.md with the verdict this run recorded for it (``None`` where no chapter did)."""
+    measured = {c["id"]: c for r in records for c in r.get("claims", [])}
+    rows = []
+    for claim in claims_ledger.catalog().values():
+        got = measured.get(claim.id, {})
+        rows.append({"id": claim.id, "chapter": claim.chapter, "article": claim.article, "claim": claim.english,
+                     "verdict": got.get("verdict"), "expected": got.get("expected"), "summary": got.get("summary"),
+                     "reason": got.get("reason"), "profile": got.get("profile"), "seed": got.get("seed"),
+                     "notebook": got.get("notebook"), "numbers": got.get("numbers")})
+    return rows
+
+
+_VERDICT_COLOUR = {"supported": "#060", "refuted": "#b00", "undecided": "#a60", None: "#888"}
+
+
+def _claims_table(rows: list[dict]) -> str:
+    lines = []
+    for r in rows:
+        verdict = r["verdict"] or "not measured"
+        flag = "" if r["verdict"] is None or r["verdict"] == r["expected"] or r["profile"] == "smoke" else \
+            f' <b style="color:#b00">(text says {html.escape(r["expected"])})</b>'
+        lines.append(f'<tr><td><code>{html.escape(r["id"])}</code><br>{html.escape(r["claim"])}</td>'
+                     f'<td>{html.escape(r["article"])}</td><td>{r["chapter"]}</td>'
+                     f'<td style="color:{_VERDICT_COLOUR.get(r["verdict"], "#888")}">{html.escape(verdict)}{flag}</td>'
+                     f'<td>{html.escape(r["summary"] or "")}</td></tr>')
+    return ("<h2>The article's claims, decided in this run</h2>\n<table><tr><th>claim</th><th>article</th>"
+            "<th>chapter</th><th>verdict</th><th>summary</th></tr>\n" + "\n".join(lines) + "\n</table>")
+
+
 def write_index(records: list[dict], out: Path, profile: str, parameters: dict) -> Path:
-    """site/index.html and site/timings.json."""
+    """site/index.html, site/claims.json and site/timings.json."""
     rows = []
     for r in records:
         numbers = "<br>".join(f"{html.escape(k)} = {html.escape(format_value(v))}" for k, v in r["key_numbers"].items())
@@ -106,6 +144,8 @@ def write_index(records: list[dict], out: Path, profile: str, parameters: dict) 
     hardware = f"{platform.machine()}, {os.cpu_count()} cores" + (
         f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "")
     params = ", ".join(f"{k}={v!r}" for k, v in parameters.items()) or "none"
+    claim_rows = gather_claims(records)
+    (out / "claims.json").write_text(json.dumps(claim_rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>cnncourse</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;vertical-align:top}}</style>
 </head><body><h1>cnncourse: convolutional neural networks, measured</h1>
@@ -113,7 +153,9 @@ def write_index(records: list[dict], out: Path, profile: str, parameters: dict) 
 {total / 60:.1f} minutes in all.</p>
 <table><tr><th>chapter</th><th>run time</th><th>key numbers it measured</th></tr>
 {''.join(rows)}
-</table></body></html>
+</table>
+{_claims_table(claim_rows)}
+</body></html>
 """
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")

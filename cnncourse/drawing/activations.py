@@ -1,0 +1,129 @@
+"""Chapter 03's figures: thin matplotlib layers over :mod:`cnncourse.lessons.activations` and the
+notebook's measured numbers. A figure a function creates is closed before it is returned (a
+notebook cell shows it once, as its value); one drawn into a given ``ax`` is left open.
+
+Taught in notebooks/03_activations.ipynb.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..lessons.activations import EXPLORER_CHOICES, Curve, activation_curve
+
+__all__ = [
+    "draw_curve",
+    "draw_all_curves",
+    "draw_gradient_norms",
+    "draw_seed_scores",
+    "draw_dead_over_training",
+]
+
+
+def draw_curve(c: Curve, ax=None):
+    """f (solid) and f' (dashed) with autograd's f' (dots) on one axis."""
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(6, 3.4))
+    else:
+        fig = ax.figure
+    x = c.x.numpy()
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.axvline(0, color="0.6", lw=0.8)
+    ax.plot(x, c.f.numpy(), lw=2, label="f(x)")
+    ax.plot(x, c.df.numpy(), "--", lw=2, label="f'(x), closed form")
+    ax.plot(x[::20], c.df_autograd.numpy()[::20], "o", ms=3, color="k", label="f'(x), autograd")
+    knob = f" ({c.knob} = {c.value:.2f})" if c.knob else ""
+    ax.set(title=f"{c.name}{knob}", xlabel="x", ylabel="value", ylim=(-1.6, 3.2))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    if own:
+        fig.tight_layout()
+        plt.close(fig)
+    return fig
+
+
+def draw_all_curves(names: Sequence[str] = EXPLORER_CHOICES, ncols: int = 3):
+    """A grid of :func:`draw_curve` panels, one per activation at its default knob."""
+    nrows = math.ceil(len(names) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 2.9 * nrows), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    for name, ax in zip(names, axes.flat):
+        draw_curve(activation_curve(name), ax=ax)
+        ax.legend().set_visible(ax is axes.flat[0])
+    fig.suptitle("activations f (solid) and their derivatives f' (dashed; dots: autograd)")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def draw_gradient_norms(panels: Mapping[str, Mapping[str, Sequence[float]]], ylabel: str = "‖∂loss/∂W‖ (log scale)"):
+    """One panel per entry of ``panels`` (title -> {activation: value per layer}), log scale, shared y."""
+    if not panels:
+        raise ValueError("draw_gradient_norms: give at least one panel, e.g. {'matched init': {'relu': [...]}}")
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 3.8), sharey=True, squeeze=False)
+    for ax, (title, norms) in zip(axes.flat, panels.items()):
+        for label, values in norms.items():
+            ax.semilogy(range(1, len(values) + 1), values, "o-", ms=3, label=label)
+        ax.set(xlabel="layer (1 = next to the input)", title=title)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    axes.flat[0].set_ylabel(ylabel)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def draw_seed_scores(scores: Mapping[str, Sequence[float]], ylabel: str = "validation accuracy", title: str | None = None,
+                     chance: float | None = None):
+    """One column per setting, one dot per seed; a thin line joins the same seed across settings (the pairing)."""
+    if not scores:
+        raise ValueError("draw_seed_scores: give at least one setting, e.g. {'relu': [0.9, 0.91]}")
+    names = list(scores)
+    values = np.array([list(scores[n]) for n in names], dtype=float)  # (settings, seeds)
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(names) + 1.5), 3.8))
+    x = np.arange(len(names))
+    for seed in range(values.shape[1]):
+        ax.plot(x, values[:, seed], "-", color="0.75", lw=0.8, zorder=1, label="same seed" if seed == 0 else None)
+    for i, name in enumerate(names):
+        ax.plot(np.full(values.shape[1], x[i]), values[i], "o", ms=6, zorder=2)
+        ax.plot([x[i] - 0.25, x[i] + 0.25], [values[i].mean()] * 2, "k-", lw=2, zorder=3,
+                label="mean" if i == 0 else None)
+    if chance is not None:
+        ax.axhline(chance, color="tab:red", ls=":", lw=1, label=f"chance ({chance:g})")
+    ax.set_xticks(x, names, rotation=20)
+    ax.set(ylabel=ylabel, xlabel="setting", title=title or f"{values.shape[1]} paired seeds per setting")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def draw_dead_over_training(curves: Mapping[str, Sequence[Sequence[float]]], checkpoints: Sequence[str],
+                            title: str | None = None):
+    """Dead-unit fraction at each checkpoint: ``curves`` maps a setting to one sequence per seed."""
+    if not curves:
+        raise ValueError("draw_dead_over_training: give at least one setting, e.g. {'relu': [[0.1, 0.3]]}")
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    x = np.arange(len(checkpoints))
+    for i, (name, runs) in enumerate(curves.items()):
+        color = f"C{i}"
+        for j, run in enumerate(runs):
+            if len(run) != len(checkpoints):
+                raise ValueError(f"draw_dead_over_training: {name} run {j} has {len(run)} values for "
+                                 f"{len(checkpoints)} checkpoints")
+            ax.plot(x, run, "o-", color=color, alpha=0.6, lw=1, label=name if j == 0 else None)
+    ax.set_xticks(x, checkpoints)
+    ax.set(xlabel="when measured", ylabel="fraction of units off for every training image",
+           title=title or "dead units during training (one line per seed)")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

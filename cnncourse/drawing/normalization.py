@@ -1,0 +1,174 @@
+"""Chapter 05's figures: thin matplotlib layers over :mod:`cnncourse.lessons.normalization` and
+the notebook's measured numbers. Every function returns a closed figure (a notebook cell shows
+it once, as its value; the widget renders it to PNG).
+
+Taught in notebooks/05_normalization.ipynb.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import numpy as np
+import torch
+
+from ..lessons.normalization import KIND_NAMES, RunningTrace, StatNoise, normalized_block
+
+__all__ = [
+    "draw_norm_cubes",
+    "draw_running_trace",
+    "draw_accuracy_sweep",
+    "draw_gradient_profiles",
+    "draw_stat_noise",
+]
+
+_NORM_COLORS = {"none": "C0", "batch": "C3", "group": "C2", "layer": "C4", "instance": "C1"}
+
+
+def _label(norm: str) -> str:
+    return "no norm" if norm == "none" else KIND_NAMES.get(norm, norm)
+
+
+def draw_norm_cubes(kinds: Sequence[str] = ("batch", "layer", "instance", "group"), num_groups: int = 2):
+    """The feature-map cube N x C x (H*W), one per norm, with one normalised set shaded (Wu & He 2018, Fig. 2)."""
+    fig = plt.figure(figsize=(3.2 * len(kinds), 3.4))
+    N, C, HW = 4, 6, 5
+    for i, kind in enumerate(kinds):
+        ax = fig.add_subplot(1, len(kinds), i + 1, projection="3d")
+        mask = normalized_block(kind, N, C, HW, num_groups)
+        # voxel axes: x = N, y = C, z = H*W
+        filled = np.ones_like(mask)
+        colors = np.where(mask[..., None], np.array([0.15, 0.45, 0.85, 0.9]), np.array([0.9, 0.9, 0.9, 0.15]))
+        ax.voxels(filled, facecolors=colors, edgecolors=(0.4, 0.4, 0.4, 0.35), linewidth=0.3)
+        ax.set_xlabel("N (samples)", fontsize=8, labelpad=-8)
+        ax.set_ylabel("C (channels)", fontsize=8, labelpad=-8)
+        ax.set_zlabel("H·W (pixels)", fontsize=8, labelpad=-8)
+        ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
+        ax.view_init(elev=22, azim=-55)
+        extra = f" (G={num_groups})" if kind == "group" else ""
+        ax.set_title(f"{KIND_NAMES[kind]}{extra}", fontsize=10)
+    fig.suptitle("Blue: the values that share one mean and variance", fontsize=10)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def draw_running_trace(trace: RunningTrace):
+    """Running mean and variance error against the step, one curve per momentum."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for label in trace.mean_error:
+        axes[0].plot(trace.steps, trace.mean_error[label], label=label)
+        axes[1].plot(trace.steps, trace.var_error[label], label=label)
+    axes[0].set(title="running_mean vs population mean", xlabel="training step",
+                ylabel="mean |error| / population std", yscale="log")
+    axes[1].set(title="running_var vs population variance", xlabel="training step",
+                ylabel="mean |error| / population var", yscale="log")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"BatchNorm2d running statistics on digit feature maps, batches of {trace.batch_size}")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def draw_accuracy_sweep(panels: Mapping[str, tuple[Sequence[float], Mapping[str, Mapping[float, Sequence[float]]]]],
+                        ylabel: str = "test accuracy", title: str = "", log_x: bool = True, chance: float | None = 0.1):
+    """Accuracy against a knob, one dot per seed and a line through the means, one colour per norm.
+
+    ``panels`` maps a panel title to ``(xs, {norm: {x: [accuracy per seed]}})``; e.g. the
+    learning rates and ``{"none": {0.01: [...], ...}, "batch": {...}}``.
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.4), squeeze=False)
+    for ax, (name, (xs, acc)) in zip(axes[0], panels.items()):
+        for norm, by_x in acc.items():
+            color = _NORM_COLORS.get(norm, None)
+            for x in xs:
+                values = list(by_x[x])
+                ax.plot([x] * len(values), values, "o", color=color, alpha=0.35, markersize=4)
+            ax.plot(list(xs), [float(np.mean(by_x[x])) for x in xs], "-", color=color, lw=2,
+                    label=f"{_label(norm)} (mean of {len(by_x[xs[0]])} seeds)")
+        if chance is not None:
+            ax.axhline(chance, color="gray", ls=":", lw=1, label="chance")
+        if log_x:
+            ax.set_xscale("log")
+        ax.set_xticks(list(xs), [f"{x:g}" for x in xs])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.set(title=name, ylabel=ylabel, ylim=(0, 1))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def draw_gradient_profiles(profiles: Mapping[tuple[str, float], torch.Tensor], title: str = ""):
+    """RMS gradient reaching each layer (log scale), one panel per initialisation gain, one line per norm.
+
+    ``profiles[(norm, gain)]`` is a (L,) tensor from :func:`cnncourse.lessons.normalization.gradient_rms`
+    (or its mean over seeds), layer 1 = the first layer after the input.
+    """
+    gains = sorted({gain for _, gain in profiles})
+    norms = list(dict.fromkeys(norm for norm, _ in profiles))
+    fig, axes = plt.subplots(1, len(gains), figsize=(4.2 * len(gains), 3.4), sharey=True, squeeze=False)
+    for ax, gain in zip(axes[0], gains):
+        for norm in norms:
+            if (norm, gain) not in profiles:
+                continue
+            rms = torch.as_tensor(profiles[norm, gain]).float()
+            ax.plot(range(1, len(rms) + 1), rms.numpy(), "o-", markersize=3, color=_NORM_COLORS.get(norm),
+                    label=_label(norm))
+        ax.set(yscale="log", xlabel="layer (1 = nearest the input)", title=f"init: {gain:g} × He")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    axes[0, 0].set_ylabel("RMS of d loss / d layer output")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def draw_stat_noise(result: StatNoise):
+    """Left: the channel-0 mean each sample is normalised with, train vs eval. Right: the mismatch curve."""
+    # 72 dpi and a modest size keep a widget update (compute + draw + PNG) near 150 ms
+    fig, axes = plt.subplots(1, 2 if result.curve else 1, figsize=(9 if result.curve else 4.5, 3.1), dpi=72, squeeze=False)
+    ax = axes[0, 0]
+    ev = result.eval_mean
+    both = torch.cat([result.train_mean, ev])
+    spread = max(float(both.abs().max()), 0.05) * 1.05
+    bins = np.linspace(-spread, spread, 41)
+    ax.stairs(np.histogram(result.train_mean.numpy(), bins=bins)[0], bins, fill=True, alpha=0.6,
+              label="training (this batch size)")
+    if torch.allclose(ev, ev[0].expand_as(ev)):
+        ax.axvline(ev[0].item(), color="C1", lw=2, label="evaluation (running mean)")
+    else:
+        ax.stairs(np.histogram(ev.numpy(), bins=bins)[0], bins, lw=2, color="C1", label="evaluation")
+    ax.set(title=f"{KIND_NAMES[result.kind]}, batch size {result.batch_size}: the mean used for channel 0",
+           xlabel="mean used (population std from the population mean)", ylabel="samples")
+    ax.title.set_fontsize(9)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))  # fewer ticks to lay out per redraw:
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))  # ticks are most of a redraw's time
+    ax.legend(fontsize=8, loc="upper left")
+    if result.curve:
+        ax = axes[0, 1]
+        for kind, curve in result.curve.items():
+            style = "o-" if kind == result.kind else ".--"
+            ax.plot(list(curve), list(curve.values()), style, label=KIND_NAMES[kind], markersize=4)
+        ax.plot([result.batch_size], [result.mismatch], "r*", markersize=14, label="this setting")
+        sizes = sorted({b for curve in result.curve.values() for b in curve})
+        ax.set(xscale="log", xlabel="batch size", ylabel="RMS of y_train - y_eval",
+               title="train/eval mismatch of the normalised output")
+        # fixed ticks, no minor ticks: a log axis's tick search was half of each redraw
+        ax.set_xticks(sizes, [str(b) for b in sizes])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+        ax.title.set_fontsize(9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper right")
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.9, wspace=0.25)
+    plt.close(fig)
+    return fig

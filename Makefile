@@ -9,8 +9,6 @@ LAB_ARGS ?=
 JOBS ?= 2
 # One torch thread per test worker: JOBS workers, each with its own kernels, share the cores.
 TEST_THREADS ?= 1
-# JupyterLab refuses to start as root unless told; containers and CI machines often run as root.
-ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
 .PHONY: lab test unit site exercises benchmarks info clean
 
@@ -19,11 +17,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-## lab: open JupyterLab on the notebooks (offline data by default)
+## lab: open JupyterLab on the notebooks (offline data by default); the flags live in `cnncourse lab`
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
-		--LabApp.news_url=None --LabApp.extension_manager=readonly \
-		--LabApp.app_settings_dir="$(CURDIR)/tools/lab-settings" $(ROOT_FLAG) $(LAB_ARGS)
+	$(PY) -m cnncourse lab $(LAB_ARGS)
 
 ## test: unit tests, exercise checks, then nbval on every notebook and solution (profile: $(PROFILE))
 test: $(STAMP)

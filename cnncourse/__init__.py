@@ -5,4 +5,4 @@ importing the package itself loads nothing heavy and changes no global state.
 """
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "runtime", "data", "models", "train", "viz", "widgets", "checks", "layers", "exercises"]
+__all__ = ["__version__", "runtime", "data", "models", "train", "viz", "widgets", "checks", "layers", "exercises", "stats", "claims", "drawing"]

@@ -1,10 +1,10 @@
-"""Where the course runs: device, seeds, run profiles, folders, and `describe()`.
+"""Where the course runs: device, seeds, run profiles, folders.
 
-Every notebook's first code cell calls :func:`describe` and reads its sizes from
-:func:`profile`, so one notebook runs in seconds in CI (``smoke``), in minutes on a
-laptop (``cpu``) and at full size on a GPU box (``gpu``).
+Every notebook reads its sizes from :func:`profile`, so one notebook runs in seconds in
+CI (``smoke``), in minutes on a laptop (``cpu``) and at full size on a GPU box (``gpu``).
+The set-up report and version check are in :mod:`cnncourse.info`.
 
-Taught in notebooks/01_introduction.ipynb (first cell).
+Taught in notebooks/01_introduction.ipynb.
 """
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import dataclasses
 import os
 import platform
 import random
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,11 +26,10 @@ __all__ = [
     "device",
     "device_words",
     "seed_everything",
-    "describe",
+    "checkout_dir",
     "course_dir",
     "data_dir",
     "output_dir",
-    "require",
 ]
 
 PROFILE_ENV = "CNNCOURSE_PROFILE"
@@ -54,7 +52,7 @@ class Profile:
     batch_size: int
     train_size: int | None
     test_size: int | None
-    repeats: int  # seeds per comparison, for mean ± spread
+    repeats: int  # paired seeds per comparison (cnncourse.stats needs >= 5 to decide one)
 
     def replace(self, **overrides) -> "Profile":
         """A copy with some fields changed; ``None`` values are ignored (papermill defaults)."""
@@ -68,9 +66,9 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", epochs=1, quick_epochs=1, batch_size=128, train_size=1000, test_size=500, repeats=1),
-    "cpu": Profile("cpu", epochs=15, quick_epochs=4, batch_size=64, train_size=None, test_size=None, repeats=2),
-    "gpu": Profile("gpu", epochs=30, quick_epochs=10, batch_size=128, train_size=None, test_size=None, repeats=3),
+    "smoke": Profile("smoke", epochs=1, quick_epochs=1, batch_size=128, train_size=1000, test_size=500, repeats=2),
+    "cpu": Profile("cpu", epochs=15, quick_epochs=4, batch_size=64, train_size=None, test_size=None, repeats=5),
+    "gpu": Profile("gpu", epochs=30, quick_epochs=10, batch_size=128, train_size=None, test_size=None, repeats=5),
 }
 
 
@@ -89,23 +87,78 @@ def profile_name() -> str:
 def profile(name: str | None = None, **overrides) -> Profile:
     """The run profile, with overrides (``None`` means "keep the profile's value").
 
+    ``name`` is case-insensitive, like ``$CNNCOURSE_PROFILE``. Every notebook calls this right
+    after its parameters cell, so a bad papermill value (``-p EPOCHS -1``, ``0``, ``abc``) stops
+    there with one line naming the parameter, its value and what is allowed.
+
     >>> profile("smoke", epochs=2).epochs
     2
     """
-    base = PROFILES[name] if name is not None else PROFILES[profile_name()]
-    return base.replace(**overrides)
+    if name is None:
+        key = profile_name()
+    else:
+        key = name.strip().lower() if isinstance(name, str) else None
+        if key not in PROFILES:
+            raise ValueError(
+                f"profile: PROFILE={name!r} is not a profile; use one of {sorted(PROFILES)}, "
+                f"or None (${PROFILE_ENV}, else detected)"
+            )
+    base = PROFILES[key]
+    checked = {field: _whole_number(field, value, base) for field, value in overrides.items() if field in _SIZE_FIELDS}
+    return base.replace(**{**overrides, **checked})
 
 
-def device(prefer: str | None = None) -> torch.device:
+# The profile's sizes: whole numbers >= 1 (None in an override keeps the profile's value).
+_SIZE_FIELDS = ("epochs", "quick_epochs", "batch_size", "train_size", "test_size", "repeats")
+
+
+def _whole_number(field: str, value, base: Profile):
+    """``value`` as an int >= 1 (None passes through), else a one-line ValueError naming the parameter."""
+    if value is None:
+        return None
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        number = int(value.strip())  # papermill's -r passes raw strings
+    if number is None or number < 1:
+        raise ValueError(
+            f"profile: {field}={value!r} (the notebook's {field.upper()} parameter) is not allowed; use a "
+            f"whole number >= 1, or None for the {base.name} profile's {getattr(base, field)}"
+        )
+    return number
+
+
+_DEVICE_KINDS = ("cpu", "cuda", "mps")
+
+
+def device(prefer: str | torch.device | None = None) -> torch.device:
     """Pick the fastest available device: CUDA, then Apple MPS, then CPU.
 
-    ``prefer`` (or ``$CNNCOURSE_DEVICE``) forces one, e.g. ``"cpu"`` to compare speeds.
+    ``prefer`` (or ``$CNNCOURSE_DEVICE``) forces one, e.g. ``"cpu"`` to compare speeds:
+    ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; anything else is a one-line ValueError.
     """
-    wanted = (prefer or os.environ.get(DEVICE_ENV, "")).strip().lower()
+    if isinstance(prefer, torch.device):
+        prefer = str(prefer)
+    raw = prefer or os.environ.get(DEVICE_ENV, "")
+    wanted = raw.strip().lower()
     if wanted:
-        kind = wanted.split(":")[0]
+        kind, _, index = wanted.partition(":")
+        if kind not in _DEVICE_KINDS or (index and not index.isdigit()):
+            source = f"device({prefer!r})" if prefer else f"{DEVICE_ENV}={raw!r}"
+            raise ValueError(
+                f"{source} is not a device; use 'cpu', 'cuda', 'cuda:N' or 'mps' "
+                f"(or leave {DEVICE_ENV} unset to pick the fastest)"
+            )
         if kind == "cuda" and not torch.cuda.is_available():
             raise RuntimeError("device 'cuda' was asked for but torch sees no CUDA GPU; use 'cpu'")
+        if kind == "cuda" and index and int(index) >= torch.cuda.device_count():
+            raise RuntimeError(
+                f"device {wanted!r} was asked for but torch sees {torch.cuda.device_count()} CUDA GPU(s); "
+                f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}"
+            )
         if kind == "mps" and not _mps_available():
             raise RuntimeError("device 'mps' was asked for but this machine has no Apple MPS; use 'cpu'")
         return torch.device(wanted)
@@ -135,15 +188,27 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> torch.Generat
     return torch.Generator().manual_seed(seed)
 
 
+def checkout_dir() -> Path | None:
+    """The course's git checkout when this package runs from one (an editable install), else None.
+
+    It holds ``solutions/`` and is what ``pip install -e`` installs; independent of
+    ``$CNNCOURSE_HOME``, which only moves data and outputs.
+    """
+    root = Path(__file__).resolve().parent.parent
+    pyproject = root / "pyproject.toml"
+    try:
+        ours = pyproject.is_file() and 'name = "cnncourse"' in pyproject.read_text(encoding="utf-8")
+    except OSError:
+        ours = False
+    return root if ours else None
+
+
 def course_dir() -> Path:
-    """The course's own folder: ``$CNNCOURSE_HOME``, else the checkout that holds this package."""
+    """The course's data home (``data/``, ``outputs/``): ``$CNNCOURSE_HOME``, else the checkout, else ``~/cnncourse``."""
     env = os.environ.get(HOME_ENV)
     if env:
         return Path(env).expanduser().resolve()
-    checkout = Path(__file__).resolve().parent.parent
-    if (checkout / "pyproject.toml").is_file() or (checkout / "notebooks").is_dir():
-        return checkout  # an editable install: the course's own checkout
-    return Path.home() / "cnncourse"
+    return checkout_dir() or Path.home() / "cnncourse"
 
 
 def data_dir() -> Path:
@@ -156,34 +221,6 @@ def output_dir() -> Path:
     return course_dir() / "outputs"
 
 
-def describe(file=None) -> dict:
-    """Print (and return) versions, device, profile and which data sets are available.
-
-    The first code cell of every notebook calls this, so a learner who asks for help
-    can paste one block that says everything about their set-up.
-    """
-    from . import __version__
-    from .data import available_datasets
-
-    dev = device()
-    prof = profile()
-    info = {
-        "cnncourse": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torchvision": _version_of("torchvision"),
-        "device": device_words(dev),
-        "profile": f"{prof.name} (epochs={prof.epochs}, batch_size={prof.batch_size}, "
-        f"train_size={prof.train_size or 'all'})",
-        "threads": torch.get_num_threads(),
-        "data": ", ".join(f"{k}: {v}" for k, v in available_datasets().items()),
-    }
-    width = max(map(len, info))
-    for key, value in info.items():
-        print(f"{key:<{width}} : {value}", file=file or sys.stdout)
-    return info
-
-
 def device_words(dev: torch.device) -> str:
     """The device in words, for printing with a result: "cuda (NVIDIA H200)", "cpu (x86_64, 2 cores)"."""
     if dev.type == "cuda":
@@ -191,38 +228,3 @@ def device_words(dev: torch.device) -> str:
     if dev.type == "mps":
         return "mps (Apple GPU)"
     return f"cpu ({platform.machine() or 'unknown'}, {os.cpu_count()} cores)"
-
-
-def _version_of(module: str) -> str:
-    try:
-        return __import__(module).__version__
-    except ImportError:
-        return "not installed"
-
-
-def _version_tuple(text: str) -> tuple[int, ...]:
-    parts = []
-    for piece in text.split("."):
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits) if digits else 0)
-    return tuple(parts)
-
-
-def require(version: str, file=None) -> bool:
-    """Say whether the installed cnncourse is at least ``version``; if not, the one command that fixes it.
-
-    The first cell of every notebook calls this, so a learner with an old install learns
-    it at once rather than from a strange error halfway through.
-    """
-    from . import __version__
-
-    ok = _version_tuple(__version__) >= _version_tuple(version)
-    if ok:
-        print(f"cnncourse {__version__} (this notebook needs >= {version}) ✓", file=file or sys.stdout)
-    else:
-        print(
-            f"✗ this notebook needs cnncourse >= {version} but {__version__} is installed: run "
-            f"`python -m pip install -e \"{course_dir()}\"` (or `make lab`), then restart the kernel.",
-            file=file or sys.stdout,
-        )
-    return ok

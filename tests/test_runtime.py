@@ -1,5 +1,4 @@
 """cnncourse.runtime: profiles, device choice (CUDA and MPS paths exercised on CPU), seeds, folders."""
-import io
 
 import pytest
 import torch
@@ -71,26 +70,54 @@ def test_folders_follow_one_environment_variable(monkeypatch, tmp_path):
     assert (runtime.course_dir() / "pyproject.toml").is_file()  # the checkout
 
 
-def test_describe_prints_versions_device_profile_and_data(smoke_profile):
-    out = io.StringIO()
-    info = runtime.describe(file=out)
-    text = out.getvalue()
-    for key in ("cnncourse", "torch", "device", "profile", "data"):
-        assert key in info and key in text
-    assert "smoke" in info["profile"] and "mnist-offline: offline" in info["data"]
+# describe(), require() and `cnncourse info` moved to cnncourse.info: tests/test_info.py
 
 
-def test_command_line_info(capsys):
-    from cnncourse.__main__ import main
+# ---------------------------------------------------------------- bad parameters: one line, at once (issue 15)
 
-    assert main(["info"]) == 0
-    assert "torch" in capsys.readouterr().out
+@pytest.mark.parametrize("field, value", [("epochs", -1), ("epochs", 0), ("epochs", "abc"), ("epochs", 2.5),
+                                          ("epochs", True), ("train_size", 0), ("batch_size", "-8"), ("repeats", [3])])
+def test_profile_refuses_bad_sizes_naming_the_parameter_value_and_allowed_values(field, value):
+    with pytest.raises(ValueError) as err:
+        runtime.profile("smoke", **{field: value})
+    message = str(err.value)
+    assert message == (f"profile: {field}={value!r} (the notebook's {field.upper()} parameter) is not allowed; use a "
+                       f"whole number >= 1, or None for the smoke profile's {getattr(runtime.PROFILES['smoke'], field)}")
 
 
-def test_require_prints_the_fix_for_an_old_install(capsys):
-    assert runtime.require("0.1")
-    assert "✓" in capsys.readouterr().out
-    assert not runtime.require("99.0")
-    out = capsys.readouterr().out
-    assert out.startswith("✗ this notebook needs cnncourse >= 99.0") and "pip install -e" in out
-    assert runtime._version_tuple("0.10.1") > runtime._version_tuple("0.9")
+def test_profile_accepts_whole_numbers_in_any_spelling_papermill_passes():
+    p = runtime.profile("smoke", epochs="3", train_size=200.0, test_size=None, batch_size=32)
+    assert (p.epochs, p.train_size, p.test_size, p.batch_size) == (3, 200, runtime.PROFILES["smoke"].test_size, 32)
+    assert type(p.epochs) is int and type(p.train_size) is int
+    assert runtime.profile("smoke", epochs=1, repeats="1").epochs == 1  # the smallest allowed value
+
+
+def test_profile_names_are_case_insensitive_and_unknown_ones_get_one_line(monkeypatch):
+    assert runtime.profile(" SMOKE ").name == "smoke" and runtime.profile("Cpu").name == "cpu"
+    monkeypatch.setenv("CNNCOURSE_PROFILE", "GPU")
+    assert runtime.profile().name == "gpu"  # the environment variable was already case-insensitive
+    for bad in ("bogus", "", 3):
+        with pytest.raises(ValueError, match=rf"^profile: PROFILE={bad!r} is not a profile; use one of "
+                                             r"\['cpu', 'gpu', 'smoke'\], or None \(\$CNNCOURSE_PROFILE, else detected\)$"):
+            runtime.profile(bad)
+
+
+@pytest.mark.parametrize("value", ["nonsense", "meta", "cuda:x", "cpu:-1", "xla"])
+def test_a_bad_device_variable_names_the_variable_and_the_allowed_values(monkeypatch, value):
+    monkeypatch.setenv("CNNCOURSE_DEVICE", value)
+    with pytest.raises(ValueError, match=rf"^CNNCOURSE_DEVICE='{value}' is not a device; use 'cpu', 'cuda', 'cuda:N' "
+                                         r"or 'mps' \(or leave CNNCOURSE_DEVICE unset to pick the fastest\)$"):
+        runtime.device()
+    with pytest.raises(ValueError, match=rf"^device\('{value}'\) is not a device"):
+        runtime.device(value)
+
+
+def test_good_device_names_still_work(monkeypatch):
+    monkeypatch.setenv("CNNCOURSE_DEVICE", " CPU ")
+    assert runtime.device() == torch.device("cpu")
+    assert runtime.device("cpu:0") == torch.device("cpu:0") and runtime.device(torch.device("cpu")).type == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert runtime.device("cuda:1") == torch.device("cuda:1")
+    with pytest.raises(RuntimeError, match="'cuda:2' was asked for but torch sees 2 CUDA GPU"):
+        runtime.device("cuda:2")

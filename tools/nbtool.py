@@ -7,6 +7,12 @@ the committed source of truth is always the ``.ipynb``::
     python tools/nbtool.py nb2py notebooks/02_convolution.ipynb /tmp/02_convolution.py
     python tools/nbtool.py run notebooks/*.ipynb --profile smoke
     python tools/nbtool.py strip notebooks/*.ipynb
+    python tools/nbtool.py bootstrap notebooks/*.ipynb solutions/*.ipynb
+
+``bootstrap`` makes each notebook's first code cell the text of ``tools/bootstrap_cell.py``
+(it installs cnncourse where it is missing, then prints the set-up report) and puts
+"Open in Colab" / "Open in Kaggle" links under its title, built from ``[project.urls]``
+in pyproject.toml; run ``python -m cnncourse.exercises`` afterwards.
 
 Saving rule (``run`` and ``strip``): outputs are kept only in code cells with a comment
 line ``# NBVAL_CHECK_OUTPUT`` (the cells ``pytest --nbval-lax`` compares), every
@@ -47,6 +53,12 @@ __all__ = [
     "notebook_to_py",
     "strip_notebook",
     "run_notebook",
+    "bootstrap_source",
+    "repository_url",
+    "open_urls",
+    "open_links",
+    "link_target",
+    "bootstrap_notebook",
     "main",
 ]
 
@@ -184,14 +196,116 @@ def _save(nb: nbformat.NotebookNode, path: Path) -> None:
     nbformat.write(nb, path)
 
 
+# ----------------------------------------------------------------------------- bootstrap cell and links
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOTSTRAP_TEMPLATE = Path(__file__).resolve().with_name("bootstrap_cell.py")
+BRANCH = "main"  # the branch the Colab and Kaggle links open
+# The folder a notebook's links open: solutions/ are the source of exercises/, so they link the exercise.
+LINK_FOLDERS = {"notebooks": "notebooks", "solutions": "exercises"}
+LINKS_PREFIX = "[![Open in Colab]"
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+KAGGLE_BADGE = "https://kaggle.com/static/images/open-in-kaggle.svg"
+
+
+def bootstrap_source(template: Path = BOOTSTRAP_TEMPLATE) -> str:
+    """The first code cell of every notebook: ``tools/bootstrap_cell.py`` without its final newline."""
+    return template.read_text(encoding="utf-8").rstrip("\n")
+
+
+def repository_url(pyproject: Path = ROOT / "pyproject.toml") -> str:
+    """``[project.urls] Repository`` of pyproject.toml, the one place the repository's address is declared."""
+    text = pyproject.read_text(encoding="utf-8")
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: read the one line
+        match = re.search(r'^Repository\s*=\s*"([^"]+)"', text, re.MULTILINE)
+        url = match[1] if match else None
+    else:
+        url = tomllib.loads(text).get("project", {}).get("urls", {}).get("Repository")
+    if not url or not url.startswith("https://github.com/"):
+        raise ValueError(f"{pyproject}: [project.urls] needs Repository = \"https://github.com/OWNER/NAME\", got {url!r}")
+    return url.rstrip("/")
+
+
+def open_urls(repo_path: str, repository: str | None = None) -> dict[str, str]:
+    """The Colab and Kaggle addresses that open ``repo_path`` (e.g. ``notebooks/01_introduction.ipynb``)."""
+    repository = repository or repository_url()
+    blob = f"{repository}/blob/{BRANCH}/{repo_path}"
+    return {
+        "colab": f"https://colab.research.google.com/github/{repository.removeprefix('https://github.com/')}/blob/{BRANCH}/{repo_path}",
+        "kaggle": f"https://kaggle.com/kernels/welcome?src={blob}",
+    }
+
+
+def open_links(repo_path: str, repository: str | None = None) -> str:
+    """The title cell's line of "Open in Colab" and "Open in Kaggle" badges for ``repo_path``."""
+    urls = open_urls(repo_path, repository)
+    return f"{LINKS_PREFIX}({COLAB_BADGE})]({urls['colab']}) [![Open in Kaggle]({KAGGLE_BADGE})]({urls['kaggle']})"
+
+
+def link_target(path: Path) -> str:
+    """The repository path a notebook's links open, from its folder and name (works on copies elsewhere)."""
+    folder = path.resolve().parent.name
+    if folder not in LINK_FOLDERS:
+        hint = " (exercises/ is generated: bootstrap solutions/, then run python -m cnncourse.exercises)" \
+            if folder == "exercises" else ""
+        raise ValueError(f"{path}: bootstrap works on notebooks in {' or '.join(f'{f}/' for f in LINK_FOLDERS)}, "
+                         f"not in {folder}/{hint}")
+    return f"{LINK_FOLDERS[folder]}/{path.name}"
+
+
+_OLD_SETUP_LINE = re.compile(r"^(from cnncourse import runtime|runtime\.describe\(\)|runtime\.require\([^)]*\))$")
+
+
+def _is_setup_cell(cell_source: str, source: str) -> bool:
+    """Whether a code cell is a set-up cell that the bootstrap cell replaces."""
+    lines = [line.strip() for line in cell_source.splitlines() if line.strip()]
+    if lines and lines[0] == source.splitlines()[0]:
+        return True
+    return bool(lines) and all(_OLD_SETUP_LINE.match(line) for line in lines)
+
+
+def bootstrap_notebook(nb: nbformat.NotebookNode, repo_path: str, source: str | None = None,
+                       repository: str | None = None, name: str = "notebook") -> nbformat.NotebookNode:
+    """Give ``nb`` (in place) the bootstrap first code cell and the links line under its title.
+
+    A first code cell that is a set-up cell (an earlier bootstrap cell, recognised by its first
+    line, or the old ``from cnncourse import runtime`` / ``runtime.require(...)`` /
+    ``runtime.describe()`` cell) is replaced by ``source`` (default: the template); any other
+    first code cell keeps its code and the bootstrap cell goes before it. The title cell (the
+    first cell, a markdown ``# `` heading) gets :func:`open_links` as its second paragraph,
+    replacing an earlier links line. Running it twice changes nothing.
+    """
+    source = bootstrap_source() if source is None else source
+    if not nb.cells or nb.cells[0].cell_type != "markdown" or not nb.cells[0].source.startswith("# "):
+        raise ValueError(f"{name}: the first cell must be the markdown title ('# NN — ...')")
+    index = next((i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"), len(nb.cells))
+    if index < len(nb.cells) and _is_setup_cell(nb.cells[index].source, source):
+        code = nb.cells[index]
+        code.source, code.outputs, code.execution_count = source, [], None
+    else:
+        taken = {cell.get("id") for cell in nb.cells}
+        cell_id = next(f"setup-{n}" if n else "setup" for n in range(len(nb.cells) + 1)
+                       if (f"setup-{n}" if n else "setup") not in taken)
+        nb.cells.insert(index, nbformat.v4.new_code_cell(source, id=cell_id))
+    heading, *rest = nb.cells[0].source.split("\n")
+    rest = [line for line in rest if not line.startswith(LINKS_PREFIX)]
+    while rest and not rest[0].strip():
+        rest.pop(0)
+    nb.cells[0].source = "\n".join([heading, "", open_links(repo_path, repository)] + ([""] + rest if rest else []))
+    return nb
+
+
 # ----------------------------------------------------------------------------- execution
 
 
-def _kernel_manager_class():
+def _kernel_manager_class(python: str | Path | None = None):
     """An nbclient kernel manager that always starts ipykernel on *this* interpreter.
 
     A ``python3`` kernelspec found on the machine could point at another Python; the
-    course must run in the environment that runs the tool.
+    course must run in the environment that runs the tool. ``python`` names another
+    interpreter instead (the lone-notebook test runs a fresh virtual environment).
     """
     import zmq
     from ipykernel.kernelspec import get_kernel_dict
@@ -203,6 +317,8 @@ def _kernel_manager_class():
             # -Xfrozen_modules=off: what `ipykernel install` uses, so the debugger does not warn.
             python_arguments = ["-Xfrozen_modules=off"] if sys.version_info >= (3, 11) else []
             spec = get_kernel_dict(python_arguments=python_arguments)
+            if python is not None:
+                spec["argv"][0] = str(python)
             return KernelSpec(argv=spec["argv"], display_name=KERNELSPEC["display_name"],
                               language="python", metadata=spec.get("metadata", {}))
 
@@ -292,6 +408,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell (default: 600)")
     strip = commands.add_parser("strip", help="keep only the NBVAL_CHECK_OUTPUT outputs, without executing")
     strip.add_argument("notebooks", nargs="+", type=Path)
+    bootstrap = commands.add_parser("bootstrap", help="set the first code cell from tools/bootstrap_cell.py and "
+                                    "the Colab/Kaggle links under the title (notebooks/ and solutions/)")
+    bootstrap.add_argument("notebooks", nargs="+", type=Path)
     args = parser.parse_args(argv)
 
     inputs = [args.src] if args.command in ("py2nb", "nb2py") else args.notebooks
@@ -308,6 +427,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "strip":
             for path in args.notebooks:
                 _save(strip_notebook(nbformat.read(path, as_version=4)), path)
+        elif args.command == "bootstrap":
+            targets = [(path, link_target(path)) for path in args.notebooks]  # every path checked before any write
+            source, repository = bootstrap_source(), repository_url()
+            for path, target in targets:
+                before = path.read_text(encoding="utf-8")
+                nb = bootstrap_notebook(nbformat.read(path, as_version=4), target, source, repository, name=str(path))
+                _save(nb, path)
+                print(f"{path}: {'unchanged' if path.read_text(encoding='utf-8') == before else 'updated'}")
         else:
             failed = 0
             for path in args.notebooks:

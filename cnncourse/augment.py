@@ -32,6 +32,7 @@ __all__ = [
     "AugmentStrength",
     "draw_affine_params",
     "apply_affine",
+    "adjust_brightness_contrast",
     "BatchAugment",
     "gallery",
     "tile",
@@ -122,7 +123,8 @@ class AugmentStrength:
 
     rotation: ±degrees; scale: max relative zoom (0.1 -> zoom in [0.9, 1.1]); translate: max
     shift as a fraction of the image side; crop: smallest kept area fraction of a random square
-    crop that is resized back (RandomResizedCrop-like; 0 = no crop); noise_std: Gaussian noise.
+    crop that is resized back (RandomResizedCrop-like; 0 = no crop); noise_std: Gaussian noise;
+    brightness / contrast: ``ColorJitter``-like strengths (factor drawn in [1 - b, 1 + b]).
     """
 
     rotation: float = 15.0
@@ -130,6 +132,8 @@ class AugmentStrength:
     translate: float = 0.1
     crop: float = 0.0
     noise_std: float = 0.0
+    brightness: float = 0.0
+    contrast: float = 0.0
 
 
 def draw_affine_params(n: int, strength: AugmentStrength, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -157,8 +161,22 @@ def apply_affine(images: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
+def adjust_brightness_contrast(images: torch.Tensor, brightness: torch.Tensor, contrast: torch.Tensor) -> torch.Tensor:
+    """Per-sample brightness then contrast factors (N,) on images (N, C, H, W) in [0, 1].
+
+    The same arithmetic as ``v2.functional.adjust_brightness`` (x·b, clamped) followed by
+    ``adjust_contrast`` (blend with the image's mean gray level, clamped), one factor per image.
+    """
+    b = brightness.to(images.device, images.dtype).view(-1, 1, 1, 1)
+    c = contrast.to(images.device, images.dtype).view(-1, 1, 1, 1)
+    out = (images * b).clamp(0.0, 1.0)
+    gray = out if out.shape[1] == 1 else (0.2989 * out[:, 0:1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:3])
+    mean = gray.mean(dim=(1, 2, 3), keepdim=True)  # (N, 1, 1, 1)
+    return (c * out + (1 - c) * mean).clamp(0.0, 1.0)
+
+
 class BatchAugment:
-    """Per-sample random affine (rotation, zoom, shift, crop) plus noise for a whole batch.
+    """Per-sample random affine (rotation, zoom, shift, crop), brightness/contrast and noise for a whole batch.
 
     ``BatchAugment(AugmentStrength(rotation=15), seed=0)(x)`` with x (N, C, H, W) in [0, 1]
     returns a new (N, C, H, W) tensor on x's device, clamped to [0, 1]. Each call draws new
@@ -176,6 +194,11 @@ class BatchAugment:
         out = images
         if s.rotation or s.scale or s.translate or s.crop:
             out = apply_affine(images, draw_affine_params(images.shape[0], s, self.generator))
+        if s.brightness or s.contrast:
+            n = images.shape[0]
+            b = 1 + s.brightness * (2 * torch.rand(n, generator=self.generator) - 1)  # (N,) in [1 - b, 1 + b]
+            c = 1 + s.contrast * (2 * torch.rand(n, generator=self.generator) - 1)
+            out = adjust_brightness_contrast(out, b.clamp_min(0), c.clamp_min(0))
         if s.noise_std:
             noise = torch.randn(images.shape, generator=self.generator).to(images.device, images.dtype)
             out = out + noise * s.noise_std

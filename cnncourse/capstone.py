@@ -46,7 +46,8 @@ from . import data, runtime
 from .augment import AugmentStrength, BatchAugment
 from .models import ResNetConfig, SmallResNet
 from .schedules import make_scheduler
-from .train import EarlyStopping, History, evaluate, fit, precision_plan, save_checkpoint
+from .train import (CheckpointError, EarlyStopping, History, check_checkpoint_path, evaluate, fit, precision_plan,
+                    save_checkpoint)
 
 __all__ = [
     "CapstoneConfig",
@@ -61,6 +62,7 @@ __all__ = [
     "warmup_steps",
     "train",
     "build_parser",
+    "parse_args",
     "main",
 ]
 
@@ -90,6 +92,10 @@ class CapstoneConfig:
             raise ValueError(f"CapstoneConfig: dataset must be 'auto', 'cifar10' or 'mnist-offline'; got {self.dataset!r}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"CapstoneConfig: epochs and batch_size must be >= 1; got {self.epochs}, {self.batch_size}")
+        if not self.widths or min(self.widths) < 1 or self.blocks_per_stage < 1:
+            raise ValueError(f"CapstoneConfig: widths and blocks_per_stage must be >= 1; got {self.widths}, {self.blocks_per_stage}")
+        if self.patience < 0:
+            raise ValueError(f"CapstoneConfig: patience must be >= 0 (0 switches early stopping off); got {self.patience}")
 
 
 class Standardize(nn.Module):
@@ -264,6 +270,8 @@ def train(config: CapstoneConfig, splits: data.Splits | None = None, *, device: 
     plots and writes the checkpoint. Returns a :class:`CapstoneResult` (on every rank).
     """
     rank, world = _world()
+    if checkpoint is not None and rank == 0:
+        checkpoint = check_checkpoint_path(checkpoint)  # a bad path fails now, not after the training
     dev = torch.device(device) if device is not None else runtime.device()
     if splits is None:
         if world > 1 and rank > 0:
@@ -308,42 +316,84 @@ def train(config: CapstoneConfig, splits: data.Splits | None = None, *, device: 
     return result
 
 
+def _number(kind: type, low: float, what: str, open_low: bool = False, high: float | None = None):
+    """An argparse type: ``kind`` (int or float) >= ``low`` (> with ``open_low``, < ``high``), else a one-line error."""
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value != value or (value <= low if open_low else value < low) or (high is not None and value >= high):
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed; use {what}")
+        return value
+    convert.__name__ = what  # argparse names the type in some messages
+    return convert
+
+
+def _device(text: str) -> torch.device:
+    try:
+        return runtime.device(text)
+    except (ValueError, RuntimeError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
 def build_parser() -> argparse.ArgumentParser:
     d = CapstoneConfig()
+    positive = _number(int, 1, "a whole number >= 1")
     p = argparse.ArgumentParser(
         prog="python -m cnncourse.capstone",
         description="Train the cnncourse capstone ResNet (one process, or data-parallel under torchrun).",
         epilog="Data-parallel: torchrun --nproc_per_node=2 -m cnncourse.capstone --backend gloo ... "
                "(nccl on CUDA, gloo on CPU). --batch-size is the global batch, split over the processes.")
     p.add_argument("--dataset", choices=("auto", "cifar10", "mnist-offline"), default=d.dataset)
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="global batch size (all processes)")
-    p.add_argument("--train-size", type=int, default=None, help="cap on training images (default: all)")
-    p.add_argument("--test-size", type=int, default=None, help="cap on test images (default: all)")
-    p.add_argument("--widths", type=int, nargs="+", default=list(d.widths), help="channels per stage")
-    p.add_argument("--blocks", type=int, default=d.blocks_per_stage, help="basic blocks per stage")
-    p.add_argument("--lr", type=float, default=d.lr, help="peak learning rate")
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
+    p.add_argument("--epochs", type=positive, default=d.epochs)
+    p.add_argument("--batch-size", type=positive, default=d.batch_size, help="global batch size (all processes)")
+    p.add_argument("--train-size", type=positive, default=None, help="cap on training images (default: all)")
+    p.add_argument("--test-size", type=positive, default=None, help="cap on test images (default: all)")
+    p.add_argument("--widths", type=positive, nargs="+", default=list(d.widths), help="channels per stage")
+    p.add_argument("--blocks", type=positive, default=d.blocks_per_stage, help="basic blocks per stage")
+    p.add_argument("--lr", type=_number(float, 0, "a number > 0, e.g. 0.1", open_low=True), default=d.lr,
+                   help="peak learning rate")
+    p.add_argument("--weight-decay", type=_number(float, 0, "a number >= 0, e.g. 5e-4"), default=d.weight_decay)
+    p.add_argument("--label-smoothing", type=_number(float, 0, "a number in [0, 1), e.g. 0.1", high=1),
+                   default=d.label_smoothing)
     p.add_argument("--no-augment", action="store_true", help="switch augmentation off")
-    p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience (0: off)")
+    p.add_argument("--patience", type=_number(int, 0, "a whole number >= 0 (0 switches early stopping off)"),
+                   default=d.patience, help="early-stopping patience (0: off)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--backend", choices=("auto", "nccl", "gloo"), default="auto",
                    help="process-group backend under torchrun (auto: nccl on CUDA, gloo on CPU)")
-    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: the fastest available)")
-    p.add_argument("--checkpoint", type=Path, default=None, help="where rank 0 saves the model")
+    p.add_argument("--device", type=_device, default=None, help="cpu, cuda, cuda:N or mps (default: the fastest available)")
+    p.add_argument("--checkpoint", type=Path, default=None, help="where rank 0 saves the model (checked before training)")
     return p
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The script's arguments, with what argparse cannot check alone (the checkpoint path, the
+    batch split over ``$WORLD_SIZE`` processes) checked too: every mistake stops here, in one line."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.checkpoint is not None:
+        try:
+            args.checkpoint = check_checkpoint_path(args.checkpoint)
+        except CheckpointError as err:
+            parser.error(f"argument --checkpoint: {err}")
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if args.batch_size % world:
+        parser.error(f"argument --batch-size: the global batch {args.batch_size} does not split over {world} "
+                     f"processes; use a multiple of {world}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> CapstoneResult:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     config = CapstoneConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
                             train_size=args.train_size, test_size=args.test_size, widths=tuple(args.widths),
                             blocks_per_stage=args.blocks, lr=args.lr, weight_decay=args.weight_decay,
                             label_smoothing=args.label_smoothing, augment=not args.no_augment,
                             patience=args.patience, seed=args.seed)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    dev = torch.device(args.device) if args.device else runtime.device()
+    dev = args.device if args.device is not None else runtime.device()
     if distributed:
         backend = args.backend if args.backend != "auto" else ("nccl" if dev.type == "cuda" else "gloo")
         if dev.type == "cuda":

@@ -14,8 +14,13 @@ Taught in notebooks/01_introduction.ipynb and notebooks/06_data_augmentation.ipy
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import os
 import pickle
+import socket
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -23,7 +28,8 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from .runtime import data_dir
+from .folders import writable_problem
+from .runtime import HOME_ENV, data_dir
 
 __all__ = [
     "DataError",
@@ -34,12 +40,15 @@ __all__ = [
     "load_dataset",
     "load_splits",
     "sample_photo",
+    "PHOTOS",
     "stratified_split",
     "stratified_subset",
     "channel_stats",
     "normalize",
     "TensorLoader",
     "available_datasets",
+    "download_timeout",
+    "DOWNLOAD_TIMEOUT",
 ]
 
 OFFLINE = ("mnist-offline", "digits")
@@ -130,16 +139,37 @@ def _digits8x8() -> ImageSet:
     return ImageSet(images, torch.from_numpy(d.target.astype(np.int64)), DIGIT_CLASSES, "digits")
 
 
-def sample_photo(name: str = "china", size: int | None = None, gray: bool = False) -> torch.Tensor:
-    """One of scikit-learn's two sample photos ("china" or "flower") as (3, H, W) in [0, 1].
+# Real photos and textures: scikit-learn's two sample photos, then the ones scikit-image ships
+# inside its package (no download). Chapter 04 measures pooling over all of them.
+SKLEARN_PHOTOS = ("china", "flower")
+SKIMAGE_PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "rocket", "coins", "moon", "text", "page",
+                  "brick", "grass", "gravel", "hubble_deep_field", "immunohistochemistry", "cell")
+PHOTOS = SKLEARN_PHOTOS + SKIMAGE_PHOTOS
 
+
+def sample_photo(name: str = "china", size: int | None = None, gray: bool = False) -> torch.Tensor:
+    """A real photo as (3, H, W) in [0, 1]: one of :data:`PHOTOS`.
+
+    "china" and "flower" are scikit-learn's sample photos; the other names are photos and
+    textures that ship inside scikit-image (gray ones are repeated to 3 channels).
     ``size`` resizes the shorter side (antialiased); ``gray`` returns (1, H, W) luminance.
     """
-    from sklearn.datasets import load_sample_image
+    if name in SKLEARN_PHOTOS:
+        from sklearn.datasets import load_sample_image
 
-    if name not in ("china", "flower"):
-        raise ValueError(f"sample_photo: no photo {name!r}; choose 'china' or 'flower'")
-    img = torch.from_numpy(np.array(load_sample_image(f"{name}.jpg"))).permute(2, 0, 1).float() / 255.0
+        pixels = np.array(load_sample_image(f"{name}.jpg"))
+    elif name in SKIMAGE_PHOTOS:
+        try:
+            import skimage.data
+        except ImportError as err:  # pragma: no cover - scikit-image is a dependency
+            raise DataError(f"sample_photo({name!r}) needs scikit-image: run `pip install scikit-image`") from err
+        pixels = np.asarray(getattr(skimage.data, name)())
+    else:
+        raise ValueError(f"sample_photo: no photo {name!r}; choose 'china' or 'flower', "
+                         f"or one of scikit-image's {SKIMAGE_PHOTOS}")
+    if pixels.ndim == 2:  # a gray photo: (H, W) -> (H, W, 3)
+        pixels = np.repeat(pixels[..., None], 3, axis=2)
+    img = torch.from_numpy(pixels[..., :3].astype(np.float32) / 255.0).permute(2, 0, 1).contiguous()
     if size is not None:
         import torchvision.transforms.v2.functional as TF
 
@@ -168,20 +198,48 @@ def _from_torchvision(ds, name: str) -> ImageSet:
     return ImageSet(images.float().div_(255.0).contiguous(), labels, tuple(ds.classes), name)
 
 
-def _load_torchvision(name: str, train: bool, root: Path, download: bool) -> ImageSet:
+def _load_torchvision(name: str, train: bool, root: Path, download: bool, fallback: bool) -> ImageSet:
+    """Check the files ourselves first (so each problem gets its own diagnosis), then let torchvision read them."""
     cls = _torchvision_class(name)
-    try:
-        ds = cls(str(root), train=train, download=False)
-    except RuntimeError as missing:
-        if "not found" not in str(missing).lower():
-            raise  # the files are there but unreadable: load_dataset says what to do
+    state, detail = _integrity(name, root)
+    if state == "corrupt":
+        raise DataError(
+            f"the {name} files in {_folder(name, root)} are corrupt or incomplete ({detail}); delete that "
+            f"folder and load again while online (it downloads afresh), or use '{FALLBACK}'"
+        )
+    if state != "ok":
         if not download:
             raise DataError(
-                f"{name} is not in {root} ({missing}); load it with download=True while online, "
+                f"{name} is not in {root} ({detail}); load it with download=True while online, "
                 f"or use '{FALLBACK}'"
-            ) from missing
-        ds = cls(str(root), train=train, download=True)  # network errors propagate to the caller
-    return _from_torchvision(ds, name)
+            )
+        problem = writable_problem(root)
+        if problem is not None:
+            return _cannot_download(name, problem.why, f"{problem.fix} (e.g. set ${HOME_ENV})", fallback)
+        try:
+            with _socket_timeout(download_timeout()):
+                ds = cls(str(root), train=train, download=True)
+        except Exception as err:  # noqa: BLE001 - classified by type below
+            permission = _is_permission_error(err, deep=False)
+            if not permission and _is_network_error(err):
+                return _cannot_download(name, _download_reason(err), "connect to the internet", fallback)
+            if permission or _is_permission_error(err):
+                return _cannot_download(name, _first_line(err), f"make {root} writable or choose another "
+                                        f"folder (e.g. set ${HOME_ENV})", fallback)
+            raise
+        return _from_torchvision(ds, name)
+    return _from_torchvision(cls(str(root), train=train, download=False), name)
+
+
+def _cannot_download(name: str, why: str, todo: str, fallback: bool) -> ImageSet:
+    """The download failed for ``why`` (``todo`` fixes it): raise, or say so in one line and return the offline digits."""
+    if not fallback:
+        raise DataError(f"could not download {name} ({why}); {todo}, or use '{FALLBACK}'")
+    print(
+        f"Could not download {name} ({why}), so this run uses the {len(_offline_mnist())} offline MNIST "
+        f"digits instead; {todo} to use {name}."
+    )
+    return _offline_mnist()
 
 
 def load_dataset(
@@ -197,10 +255,13 @@ def load_dataset(
     split it with :func:`load_splits`) and ``"digits"`` (1,797 8×8 digits).
     Online through torchvision: ``"mnist"``, ``"fashion-mnist"``, ``"cifar10"``, stored
     under ``root`` (default :func:`cnncourse.runtime.data_dir`). If they are not there and
-    the download fails, ``fallback=True`` prints one sentence and returns the offline digits.
-    Files that are present but corrupt raise :class:`DataError` saying what to do.
+    the download fails (no network, a server silent for :func:`download_timeout` seconds, a
+    folder that cannot be written), ``fallback=True`` prints one sentence saying why and returns
+    the offline digits. Files that are present but corrupt raise :class:`DataError` saying what to do.
     """
-    key = name.lower()
+    if not isinstance(name, str):
+        raise ValueError(f"load_dataset: name must be one of {OFFLINE + ONLINE}; got {name!r}")
+    key = name.strip().lower()
     if key in ("mnist-offline", "offline"):
         return _offline_mnist()
     if key == "digits":
@@ -209,39 +270,91 @@ def load_dataset(
         raise ValueError(f"load_dataset: unknown data set {name!r}; choose one of {OFFLINE + ONLINE}")
     root = Path(root) if root is not None else data_dir()
     try:
-        return _load_torchvision(key, train, root, download)
+        return _load_torchvision(key, train, root, download, fallback)
     except DataError:
         raise
-    except (OSError, RuntimeError, ValueError, EOFError, IndexError, KeyError, pickle.UnpicklingError) as err:
-        if _looks_like_network_error(err):
-            if not fallback:
-                raise DataError(
-                    f"could not download {name} ({_first_line(err)}); connect to the internet, "
-                    f"or use '{FALLBACK}'"
-                ) from err
-            print(
-                f"Could not download {name} ({_first_line(err)}), so this run uses the "
-                f"{len(_offline_mnist())} offline MNIST digits instead; connect to the internet to use {name}."
-            )
-            return _offline_mnist()
+    except (OSError, RuntimeError, ValueError, TypeError, EOFError, IndexError, KeyError, AssertionError,
+            pickle.UnpicklingError) as err:  # files our checks passed that torchvision still cannot read
         raise DataError(
             f"the {name} files under {root} are corrupt or incomplete ({type(err).__name__}: "
-            f"{_first_line(err)}); delete that folder and load again while online, or use '{FALLBACK}'"
+            f"{_first_line(err)}); delete {_folder(key, root)} and load again while online, or use '{FALLBACK}'"
         ) from err
 
 
-def _looks_like_network_error(err: BaseException) -> bool:
+# ---------------------------------------------------------------- downloads: time-out and diagnosis
+
+DOWNLOAD_TIMEOUT = 30.0  # seconds without an answer after which one connection gives up
+DOWNLOAD_TIMEOUT_ENV = "CNNCOURSE_DOWNLOAD_TIMEOUT"
+
+
+def download_timeout() -> float:
+    """Seconds of silence after which a download gives up: ``$CNNCOURSE_DOWNLOAD_TIMEOUT``, else 30.
+
+    torchvision opens its connections without a time-out, so a network that accepts and never
+    answers (a dead proxy) would hang forever. Each connection gets this limit; MNIST tries two
+    mirrors, so a stalled network is reported after at most two such waits.
+    """
+    text = os.environ.get(DOWNLOAD_TIMEOUT_ENV, "").strip()
+    if not text:
+        return DOWNLOAD_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(f"{DOWNLOAD_TIMEOUT_ENV}={text!r} is not allowed; use a number of seconds > 0, e.g. 30, or unset it")
+    return seconds
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float):
+    """Sockets opened inside get ``seconds`` as their time-out (torchvision's urlopen calls pass none)."""
+    before = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(before)
+
+
+def _chain(err: BaseException) -> Iterator[BaseException]:
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        yield err
+        err = err.__cause__ or err.__context__
+
+
+def _is_network_error(err: BaseException) -> bool:
+    """By type: URLError, refused/reset connections, time-outs, DNS and HTTP protocol errors, and
+    the RuntimeError torchvision raises after every MNIST mirror failed with one of those."""
+    import http.client
     import urllib.error
 
-    seen = err
-    while seen is not None:
-        if isinstance(seen, (urllib.error.URLError, ConnectionError, TimeoutError)):
+    network = (urllib.error.URLError, ConnectionError, TimeoutError, socket.gaierror, http.client.HTTPException)
+    if isinstance(err, RuntimeError) and str(err).startswith("Error downloading"):
+        return True  # torchvision.datasets.MNIST.download: every mirror failed
+    return any(isinstance(e, network) for e in _chain(err))
+
+
+def _is_permission_error(err: BaseException, deep: bool = True) -> bool:
+    import errno
+
+    for e in _chain(err) if deep else (err,):
+        if isinstance(e, PermissionError) or (isinstance(e, OSError) and e.errno == errno.EROFS):
             return True
-        text = str(seen).lower()
-        if "download" in text or "urlopen" in text or "name resolution" in text:
-            return True
-        seen = seen.__cause__ or seen.__context__
     return False
+
+
+def _download_reason(err: BaseException) -> str:
+    """Why a download failed, in a few words (a time-out names the limit)."""
+    for e in _chain(err):
+        if isinstance(e, TimeoutError) or "timed out" in str(e):
+            return f"no answer from the server for {download_timeout():g} s"
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if isinstance(err, RuntimeError) and lines and lines[0].startswith("Error downloading"):
+        return lines[-1][:200]  # the last mirror's error
+    return _first_line(err)
 
 
 def _first_line(err: BaseException) -> str:
@@ -249,13 +362,83 @@ def _first_line(err: BaseException) -> str:
     return text[0][:200] if text else type(err).__name__
 
 
+# ---------------------------------------------------------------- integrity of downloaded files
+
+_FOLDERS = {"mnist": "MNIST/raw", "fashion-mnist": "FashionMNIST/raw", "cifar10": "cifar-10-batches-py"}
+
+
+def _folder(name: str, root: Path) -> Path:
+    return root / _FOLDERS[name]
+
+
+def _integrity(name: str, root: Path) -> tuple[str, str]:
+    """("ok" | "missing" | "incomplete" | "corrupt", detail), from the files alone (no network).
+
+    CIFAR-10: every batch and its md5 from torchvision's own table. MNIST family: each IDX
+    file's magic number, dimensions and length (torchvision checks only that they exist).
+    """
+    folder = _folder(name, root)
+    if name == "cifar10":
+        cls = _torchvision_class(name)
+        expected = [(f, md5) for f, md5 in cls.train_list + cls.test_list] + [(cls.meta["filename"], cls.meta["md5"])]
+    else:
+        expected = [(f"{prefix}-{kind}-idx{nd}-ubyte", nd) for prefix in ("train", "t10k")
+                    for kind, nd in (("images", 3), ("labels", 1))]
+    present = [(f, check) for f, check in expected if (folder / f).is_file()]
+    if not present:
+        return "missing", f"no files in {folder}"
+    if len(present) < len(expected):
+        missing = [f for f, _ in expected if not (folder / f).is_file()]
+        return "incomplete", f"{', '.join(missing)} missing from {folder}"
+    for fname, check in present:
+        path = folder / fname
+        problem = _md5_problem(path, check) if name == "cifar10" else _idx_problem(path, check)
+        if problem:
+            return "corrupt", f"{fname} {problem}"
+    return "ok", ""
+
+
+def _md5_problem(path: Path, md5: str) -> str | None:
+    stat = path.stat()
+    return None if _md5(str(path), stat.st_size, stat.st_mtime_ns) == md5 else "fails its md5 check"
+
+
+@functools.lru_cache(maxsize=64)
+def _md5(path: str, _size: int, _mtime_ns: int) -> str:
+    """md5 of a file, cached per (path, size, mtime): describe() asks every notebook."""
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _idx_problem(path: Path, ndim: int) -> str | None:
+    """What is wrong with an uncompressed IDX file of ``ndim`` dimensions of uint8 (LeCun's MNIST format)."""
+    with open(path, "rb") as f:
+        header = f.read(4 + 4 * ndim)
+    if len(header) < 4 + 4 * ndim:
+        return "is too short for an IDX header"
+    if header[:4] != bytes([0, 0, 0x08, ndim]):
+        return f"does not start with the IDX magic number 00 00 08 0{ndim} (it starts {header[:4].hex(' ')})"
+    sizes = struct.unpack(f">{ndim}I", header[4:])
+    length = 4 + 4 * ndim + int(np.prod(sizes))
+    if path.stat().st_size != length:
+        return f"has {path.stat().st_size} bytes, but its header {sizes} needs {length}"
+    return None
+
+
 def available_datasets(root: str | Path | None = None) -> dict[str, str]:
-    """Which data sets this machine can load now, without touching the network."""
+    """Which data sets this machine can load now, without touching the network.
+
+    "downloaded" only when the files pass the same checks as :func:`load_dataset` (md5 for
+    CIFAR-10, IDX headers and lengths for MNIST); else "corrupt", "incomplete" or "online only".
+    """
     root = Path(root) if root is not None else data_dir()
     status = {"mnist-offline": "offline", "digits": "offline"}
-    folders = {"mnist": "MNIST/raw", "fashion-mnist": "FashionMNIST/raw", "cifar10": "cifar-10-batches-py"}
-    for name, sub in folders.items():
-        status[name] = "downloaded" if (root / sub).is_dir() and any((root / sub).iterdir()) else "online only"
+    words = {"ok": "downloaded", "missing": "online only", "incomplete": "incomplete", "corrupt": "corrupt"}
+    for name in _FOLDERS:
+        status[name] = words[_integrity(name, root)[0]]
     return status
 
 

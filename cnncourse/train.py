@@ -12,7 +12,9 @@ schedulers and early stopping.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
+import pickle
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
+from .folders import writable_problem
 from .runtime import device as pick_device
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "CheckpointError",
+    "check_checkpoint_path",
 ]
 
 
@@ -353,37 +357,101 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 512, proba
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, corrupt, or does not fit the model."""
+    """A checkpoint file is missing, corrupt, cannot be written, or does not fit the model."""
+
+
+def check_checkpoint_path(path: str | Path) -> Path:
+    """``path`` as a Path, once it is certain a checkpoint can be written there (tried for real).
+
+    Call it before a long run (the capstone script does, at start-up), so a bad path fails in
+    a second rather than after the training. Raises :class:`CheckpointError` in one line.
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise CheckpointError(f"cannot save a checkpoint at {path}: it is a folder; give a file name such as {path / 'model.pt'}")
+    problem = writable_problem(path.parent)
+    if problem is not None:
+        raise CheckpointError(f"cannot save a checkpoint at {path}: {problem}")
+    return path
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
                     history: History | None = None, **meta) -> Path:
     """Save model (and optimizer, history, metadata) atomically: write a temp file, then rename.
 
-    A crash mid-save leaves the previous checkpoint intact. ``meta`` values must be plain
-    Python values (numbers, strings, lists, dicts) so that :func:`load_checkpoint` can read
-    the file with ``torch.load(..., weights_only=True)``.
+    A crash mid-save leaves the previous checkpoint intact and no temp file behind. ``meta``
+    values are converted to plain Python values (numpy scalars and arrays, paths, dataclasses);
+    anything else is refused before writing, and the written file is read back with
+    ``weights_only=True`` before it replaces the old one, so every saved file loads with
+    :func:`load_checkpoint`. A folder that cannot be written gives one line (:class:`CheckpointError`).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = check_checkpoint_path(path)
     state = {
         "format": 1,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
-        "history": history.to_dict() if history is not None else None,
-        "meta": meta,
+        "optimizer_class": type(optimizer).__name__ if optimizer is not None else None,
+        "history": _plain(history.to_dict(), "history") if history is not None else None,
+        "meta": {key: _plain(value, f"meta {key!r}") for key, value in meta.items()},
     }
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(state, tmp)
+        torch.load(tmp, map_location="cpu", weights_only=True)  # what load_checkpoint will do
+        os.replace(tmp, path)
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)  # also on Ctrl-C: no *.tmp left behind
+        if isinstance(err, pickle.UnpicklingError):  # written, but torch.load(weights_only=True) refuses it
+            raise CheckpointError(
+                f"save_checkpoint: the model or optimizer state holds something a weights-only checkpoint cannot "
+                f"({_unsupported(err)}); {path} was not written"
+            ) from err
+        if isinstance(err, Exception):
+            raise CheckpointError(
+                f"could not save {path} ({type(err).__name__}: {_first_line(err)}); any previous checkpoint there is intact"
+            ) from err
+        raise
     return path
+
+
+def _plain(value, where: str):
+    """``value`` as what ``torch.load(weights_only=True)`` reads back: numbers, strings, lists, dicts, tensors."""
+    import numpy as np
+
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()  # np.float64(0.9) -> 0.9
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    for plain in (bool, int, float, str):  # subclasses (IntEnum, ...) pickle as their class
+        if isinstance(value, plain):
+            return plain(value)
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, (torch.dtype, torch.device)):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(dataclasses.asdict(value), where)
+    if isinstance(value, dict):
+        return {(k if type(k) in (str, int) else _plain(k, where)): _plain(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if type(value) is tuple else items
+    raise TypeError(
+        f"save_checkpoint: {where} is a {type(value).__name__}, which a weights-only checkpoint cannot hold; "
+        f"pass numbers, strings, lists or dicts (e.g. str(...) or float(...)); nothing was written"
+    )
 
 
 def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None) -> dict:
     """Load a checkpoint saved by :func:`save_checkpoint` into ``model`` (and ``optimizer``).
 
     Reads with ``weights_only=True`` (no arbitrary code runs); returns
-    ``{"meta": ..., "history": History or None}``.
+    ``{"meta": ..., "history": History or None}``. An optimizer of another class than the
+    saved one (SGD state into Adam) is refused in one line, before it breaks ``step()``.
     """
     path = Path(path)
     if not path.is_file():
@@ -403,9 +471,37 @@ def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
             f"{path} holds weights for a different model ({_first_line(err)}); build the same model as when it was saved"
         ) from err
     if optimizer is not None and state.get("optimizer") is not None:
-        optimizer.load_state_dict(state["optimizer"])
+        _load_optimizer(path, optimizer, state["optimizer"], state.get("optimizer_class"))
     history = History(**state["history"]) if state.get("history") else None
     return {"meta": state.get("meta", {}), "history": history}
+
+
+def _load_optimizer(path: Path, optimizer: torch.optim.Optimizer, saved: dict, saved_class: str | None) -> None:
+    """Load ``saved`` into ``optimizer`` only if it fits: the same class, the same groups, every hyperparameter."""
+    ours = type(optimizer).__name__
+    if saved_class is not None and saved_class != ours:
+        raise CheckpointError(
+            f"{path} holds {saved_class} optimizer state, not {ours}; build the same optimizer "
+            f"(torch.optim.{saved_class}) as when it was saved, or load without optimizer="
+        )
+    before = optimizer.state_dict()
+    try:
+        optimizer.load_state_dict(saved)
+        missing = sorted({key for group in optimizer.param_groups for key in optimizer.defaults if key not in group})
+        if missing:  # files without a class name: an SGD state lacks Adam's betas, step() would fail
+            raise ValueError(f"its parameter groups lack {missing}")
+    except (ValueError, KeyError, RuntimeError) as err:
+        optimizer.load_state_dict(before)
+        raise CheckpointError(
+            f"{path} holds optimizer state that does not fit this {ours} ({_first_line(err)}); build the same "
+            f"optimizer, with the same parameter groups, as when it was saved, or load without optimizer="
+        ) from err
+
+
+def _unsupported(err: BaseException) -> str:
+    """The line of torch's weights-only refusal that names the object (its first line is generic)."""
+    lines = [line.strip() for line in str(err).splitlines() if "Unsupported global" in line]
+    return lines[0][:200] if lines else _first_line(err)
 
 
 def _first_line(err: BaseException) -> str:

@@ -6,20 +6,21 @@
 
 Run the compute function once as a plain cell before wrapping it (STYLE.md). Tests drive
 an Explorer without a browser: set ``explorer.controls["kernel"].value = 5`` and assert
-on ``explorer.result``.
+on ``explorer.result``, ``explorer.error`` and ``explorer.output.outputs`` (what the widget shows).
 
 Taught in notebooks/01_introduction.ipynb.
 """
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import time
 from typing import Any, Callable
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import Image, clear_output, display
+from IPython.display import display
 
 __all__ = ["Explorer"]
 
@@ -59,6 +60,7 @@ class Explorer:
         self.widget = widgets.VBox(header + [widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")), self.output])
         self.widget.add_class("cnncourse-explorer")
         self.result: Any = None
+        self.error: str | None = None  # the one line shown in place of the figure when an update failed
         self.seconds = 0.0
         self.timings: dict[str, float] = {}
         self.refresh()
@@ -67,33 +69,61 @@ class Explorer:
         """The controls' current values, by name."""
         return {name: control.value for name, control in self.controls.items()}
 
-    def refresh(self) -> Any:
-        """Compute with the current values and redraw; returns the result."""
+    def refresh(self, raise_errors: bool = True) -> Any:
+        """Compute with the current values and redraw into the widget's output; returns the result.
+
+        compute and draw run for the output: what they print appears above the figure, and an
+        exception replaces line and figure with its one line (``error``; ``result`` becomes None),
+        so the old figure never stands next to the new values. The next good value redraws.
+        Moving a control never raises (the widget shows the error); a direct call re-raises
+        after showing it, so a notebook cell with a broken default fails visibly.
+        """
         start = time.perf_counter()
-        result = self.compute(**self.values())
-        self.result = result
-        computed = drawn = time.perf_counter()
-        with self.output:
-            clear_output(wait=True)
-            print(self.describe(result))
-            with plt.rc_context(_FAST):
-                fig = self.draw(result)
-                drawn = time.perf_counter()
-                if fig is not None:
-                    display(Image(data=_png(fig)))
-                    plt.close(fig)
+        computed = drawn = start
+        printed = io.StringIO()
+        figures_before = set(plt.get_fignums())
+        try:
+            with contextlib.redirect_stdout(printed):
+                result = self.compute(**self.values())
+                computed = time.perf_counter()
+                with plt.rc_context(_FAST):
+                    fig = self.draw(result)
+                    drawn = time.perf_counter()
+                    png = _png(fig) if fig is not None else None
+        except Exception as err:  # noqa: BLE001 - any failure is shown in the widget
+            for number in set(plt.get_fignums()) - figures_before:
+                plt.close(number)  # a half-drawn figure
+            self.result = None
+            self.error = f"✗ {self._values_text()}: {type(err).__name__}: {_first_line(err)}"
+            self.output.outputs = _stdout(printed.getvalue() + self.error + "\n")
+            self.seconds = time.perf_counter() - start
+            self.timings = {}
+            if raise_errors:
+                raise
+            return None
+        if fig is not None:
+            plt.close(fig)
+        self.result, self.error = result, None
+        outputs = _stdout(f"{self.describe(result)}\n{printed.getvalue()}")
+        if png is not None:
+            outputs += ({"output_type": "display_data", "metadata": {},
+                         "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": "<Figure>"}},)
+        self.output.outputs = outputs  # one assignment: the frontend swaps line and figure at once
         end = time.perf_counter()
         self.seconds = end - start
         self.timings = {"compute": computed - start, "draw": drawn - computed, "render": end - drawn}
         return result
 
+    def _values_text(self) -> str:
+        return ", ".join(f"{name}={_short(value)}" for name, value in self.values().items())
+
     def describe(self, result: Any) -> str:
         """The one line printed above the figure: control values, then the summary."""
-        values = ", ".join(f"{name}={_short(value)}" for name, value in self.values().items())
+        values = self._values_text()
         return f"{values} → {self.summary(result)}" if self.summary is not None else values
 
     def _on_change(self, _change) -> None:
-        self.refresh()
+        self.refresh(raise_errors=False)  # an exception in a traitlets callback would vanish into the kernel log
 
     def static_figure(self):
         """The default view as a plain figure (for exports without a live kernel)."""
@@ -117,6 +147,15 @@ class Explorer:
 
     def _ipython_display_(self) -> None:
         display(self.mimebundle(), raw=True)
+
+
+def _stdout(text: str) -> tuple[dict, ...]:
+    return ({"output_type": "stream", "name": "stdout", "text": text},)
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0][:200] if lines else "(no message)"
 
 
 def _short(value: Any) -> str:

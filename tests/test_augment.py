@@ -98,3 +98,24 @@ def test_gallery_and_tile_shapes():
     g = augment.gallery(x, 4, augment.AugmentStrength())
     assert g.shape == (3, 5, 1, 8, 8) and torch.equal(g[:, 0], x)
     assert augment.tile(g, pad=1).shape == (1, 3 * 9 - 1, 5 * 9 - 1)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_brightness_contrast_match_torchvision(channels):
+    x = torch.rand(4, channels, 6, 6)
+    b, c = torch.tensor([0.8, 1.0, 1.2, 1.5]), torch.tensor([1.2, 0.8, 1.0, 0.5])
+    ours = augment.adjust_brightness_contrast(x, b, c)
+    ref = torch.stack([v2.functional.adjust_contrast(v2.functional.adjust_brightness(x[i], float(b[i])), float(c[i]))
+                       for i in range(4)])
+    assert torch.allclose(ours, ref, atol=1e-5)
+
+
+def test_batch_augment_jitter_is_per_sample_and_off_by_default():
+    x = torch.full((6, 1, 5, 5), 0.5)
+    x[:, :, 0, 0] = 0.0
+    no_geometry = dict(rotation=0, scale=0, translate=0)
+    out = augment.BatchAugment(augment.AugmentStrength(**no_geometry, brightness=0.3, contrast=0.3), seed=1)(x)
+    assert len(torch.unique(out[:, 0, 2, 2])) == 6  # a different factor for every image
+    plain = augment.BatchAugment(augment.AugmentStrength(**no_geometry, noise_std=0.1), seed=2)(x)
+    before = augment.BatchAugment(augment.AugmentStrength(0, 0, 0, 0, 0.1), seed=2)(x)
+    assert torch.equal(plain, before)  # jitter strengths default to 0: old seeds draw the same noise

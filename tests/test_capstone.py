@@ -170,3 +170,62 @@ def test_ddp_under_torchrun_matches_one_process(tmp_path, capsys):
     info = train.load_checkpoint(ckpt, fresh)
     assert info["meta"]["world_size"] == 2
     assert info["meta"]["test_acc"] == pytest.approx(ddp_acc, abs=1e-4)
+
+
+# ---------------------------------------------------------------- start-up checks (issue 15)
+
+@pytest.mark.parametrize("flags, error", [
+    (["--widths", "16", "0"], "argument --widths: '0' is not allowed; use a whole number >= 1"),
+    (["--device", "nonsense"], "argument --device: device('nonsense') is not a device; use 'cpu', 'cuda', 'cuda:N' or 'mps'"),
+    (["--patience", "-3"], "argument --patience: '-3' is not allowed; use a whole number >= 0 (0 switches early stopping off)"),
+    (["--epochs", "0"], "argument --epochs: '0' is not allowed; use a whole number >= 1"),
+    (["--batch-size", "abc"], "argument --batch-size: 'abc' is not allowed; use a whole number >= 1"),
+    (["--lr", "-0.1"], "argument --lr: '-0.1' is not allowed; use a number > 0"),
+    (["--label-smoothing", "1"], "argument --label-smoothing: '1' is not allowed; use a number in [0, 1)"),
+    (["--checkpoint", "/proc/nope/x.pt"], "argument --checkpoint: cannot save a checkpoint at /proc/nope/x.pt: cannot write to /proc/nope"),
+])
+def test_bad_flags_stop_at_start_up_with_one_argparse_line(flags, error, capsys, monkeypatch):
+    if flags[0] == "--checkpoint" and not Path("/proc").is_dir():
+        pytest.skip("no /proc here")
+    monkeypatch.setattr(capstone, "train", lambda *a, **k: pytest.fail("training started"))
+    with pytest.raises(SystemExit) as exit_:
+        capstone.main(flags)
+    assert exit_.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith(f"python -m cnncourse.capstone: error: {error}"), last
+
+
+def test_the_batch_must_split_over_the_torchrun_processes(capsys, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    with pytest.raises(SystemExit):
+        capstone.parse_args(["--batch-size", "64"])
+    assert "the global batch 64 does not split over 3 processes; use a multiple of 3" in capsys.readouterr().err
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert capstone.parse_args(["--batch-size", "64", "--widths", "8", "16"]).widths == [8, 16]
+
+
+def test_a_read_only_checkpoint_folder_fails_before_training(read_only_dir, monkeypatch, capsys):
+    """Before: the script trained for the whole run, then lost it to a PermissionError at the save."""
+    monkeypatch.setattr(capstone, "fit", lambda *a, **k: pytest.fail("training started"))
+    target = read_only_dir / "capstone.pt"
+    with pytest.raises(SystemExit):
+        capstone.main(["--dataset", "mnist-offline", "--checkpoint", str(target)])
+    assert f"argument --checkpoint: cannot save a checkpoint at {target}: cannot write to {read_only_dir}" in capsys.readouterr().err
+    config = CapstoneConfig(dataset="mnist-offline", epochs=1, train_size=200, test_size=100)
+    with pytest.raises(train.CheckpointError, match=f"cannot save a checkpoint at {target}"):
+        capstone.train(config, device="cpu", progress=False, live_plot=False, checkpoint=target)
+
+
+def test_the_script_itself_reports_a_bad_flag_in_one_line():
+    out = subprocess.run([sys.executable, "-m", "cnncourse.capstone", "--widths", "0"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=60)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1] == ("python -m cnncourse.capstone: error: argument --widths: '0' is not "
+                                                   "allowed; use a whole number >= 1")
+
+
+def test_config_rejects_nonsense_widths_and_patience():
+    with pytest.raises(ValueError, match="widths and blocks_per_stage must be >= 1"):
+        CapstoneConfig(widths=(16, 0))
+    with pytest.raises(ValueError, match=r"patience must be >= 0 \(0 switches early stopping off\); got -3"):
+        CapstoneConfig(patience=-3)

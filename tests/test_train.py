@@ -1,4 +1,6 @@
 """cnncourse.train: fit learns real digits, its hooks work, mixed precision paths run, checkpoints are safe."""
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -157,3 +159,96 @@ def test_fit_rejects_nonsense_arguments(digits):
         train.fit(model, tl, epochs=1, scheduler_step="step")
     with pytest.raises(ValueError, match="yielded no batches"):
         train.fit(model, [], epochs=1, device="cpu", progress=False)
+
+
+# ---------------------------------------------------------------- checkpoints that always load (issue 15)
+
+def test_numpy_scalars_paths_and_dataclasses_in_the_metadata_are_saved_as_plain_values(tmp_path):
+    """Before, these saved fine and then load_checkpoint refused its own file (weights_only=True)."""
+    import dataclasses
+
+    import numpy as np
+
+    @dataclasses.dataclass
+    class Settings:
+        widths: tuple = (8, 16)
+        where: Path = Path("/data")
+
+    model = nn.Linear(3, 2)
+    path = train.save_checkpoint(tmp_path / "m.pt", model, test_acc=np.float64(0.9), epochs=np.int64(3),
+                                 ok=np.bool_(True), curve=np.array([0.5, 0.25]), folder=tmp_path / "x",
+                                 settings=Settings())
+    loaded = train.load_checkpoint(path, nn.Linear(3, 2))["meta"]
+    assert loaded == {"test_acc": 0.9, "epochs": 3, "ok": True, "curve": [0.5, 0.25], "folder": str(tmp_path / "x"),
+                      "settings": {"widths": (8, 16), "where": "/data"}}
+    assert type(loaded["test_acc"]) is float and type(loaded["epochs"]) is int and type(loaded["ok"]) is bool
+    torch.load(path, weights_only=True)  # what any reader of the file does
+
+
+def test_metadata_a_checkpoint_cannot_hold_is_refused_before_anything_is_written(tmp_path):
+    class Custom:
+        pass
+
+    with pytest.raises(TypeError, match=r"^save_checkpoint: meta 'extra'\[1\] is a Custom, which a weights-only "
+                                        r"checkpoint cannot hold; .*nothing was written$"):
+        train.save_checkpoint(tmp_path / "m.pt", nn.Linear(2, 2), extra=[1, Custom()])
+    assert list(tmp_path.iterdir()) == []
+
+
+class _ExtraState(nn.Linear):
+    """A layer whose extra state is whatever the test puts there (torch pickles it into the checkpoint)."""
+
+    def __init__(self, extra):
+        super().__init__(2, 2)
+        self.extra = extra
+
+    def get_extra_state(self):
+        return self.extra
+
+    def set_extra_state(self, state):
+        self.extra = state
+
+
+def test_a_failed_save_leaves_no_temp_file_and_keeps_the_previous_checkpoint(tmp_path):
+    path = train.save_checkpoint(tmp_path / "m.pt", _ExtraState("fine"))
+    before = path.read_bytes()
+    with pytest.raises(train.CheckpointError, match=r"^could not save .*m\.pt \(.*\); any previous checkpoint there is intact$"):
+        train.save_checkpoint(path, _ExtraState(lambda: 0))  # a lambda cannot be pickled: torch.save fails mid-write
+    with pytest.raises(train.CheckpointError, match=r"weights-only checkpoint cannot \(.*Unsupported global.*_ExtraState"):
+        train.save_checkpoint(path, _ExtraState(_ExtraState("nested")))  # written, but weights_only refuses to read it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"] and path.read_bytes() == before
+
+
+def test_an_optimizer_of_another_class_is_refused_in_one_line_before_step_breaks(tmp_path):
+    """Before: SGD's state loaded silently into Adam, and the next step() raised KeyError: 'betas'."""
+    model = nn.Linear(3, 2)
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.randn(4, 3)).sum().backward()
+    sgd.step()
+    path = train.save_checkpoint(tmp_path / "m.pt", model, sgd)
+    fresh = nn.Linear(3, 2)
+    adam = torch.optim.Adam(fresh.parameters())
+    with pytest.raises(train.CheckpointError, match=r"^.*m\.pt holds SGD optimizer state, not Adam; build the same optimizer "
+                                                    r"\(torch\.optim\.SGD\) as when it was saved, or load without optimizer=$"):
+        train.load_checkpoint(path, fresh, adam)
+    assert adam.state_dict()["param_groups"][0]["betas"] == (0.9, 0.999)  # untouched
+    same = torch.optim.SGD(fresh.parameters(), lr=0.5, momentum=0.9)
+    train.load_checkpoint(path, fresh, same)
+    assert same.param_groups[0]["lr"] == 0.1 and same.state_dict()["state"]  # the real thing still loads
+    # a checkpoint from before the class was recorded: the groups are checked, the optimizer restored
+    state = torch.load(path, weights_only=True)
+    del state["optimizer_class"]
+    torch.save(state, tmp_path / "old.pt")
+    with pytest.raises(train.CheckpointError, match="holds optimizer state that does not fit this Adam"):
+        train.load_checkpoint(tmp_path / "old.pt", fresh, adam)
+    model(torch.randn(4, 3)).sum().backward()
+    adam.step()  # still a working Adam
+
+
+def test_a_read_only_outputs_folder_gives_one_line_before_saving(read_only_dir):
+    target = read_only_dir / "outputs" / "m.pt"
+    with pytest.raises(train.CheckpointError, match=rf"^cannot save a checkpoint at {target}: cannot write to "
+                                                    rf"{read_only_dir}/outputs \(.*\); make {read_only_dir} writable"):
+        train.save_checkpoint(target, nn.Linear(2, 2))
+    with pytest.raises(train.CheckpointError, match="it is a folder; give a file name"):
+        train.check_checkpoint_path(read_only_dir)

@@ -11,8 +11,8 @@ Questions live in ``cnncourse/quizzes/NN_topic.json``::
 A question with ``choices`` is multiple choice (``answer`` is the index of the right one); one
 without is numeric (``answer`` ± ``tolerance``). ``verify`` (optional) is a Python expression the
 tests evaluate to prove the answer key right. :func:`grade` is the pure part, tested directly;
-:func:`quiz` wraps it in ipywidgets and also prints the questions as text, so the notebook reads
-well where widgets do not render.
+:func:`quiz` wraps it in ipywidgets, shown once as the cell's result; its plain-text form lists the
+questions, so the notebook reads well where widgets do not render.
 """
 from __future__ import annotations
 
@@ -69,8 +69,16 @@ def load_quiz(chapter: str) -> list[Question]:
     return questions
 
 
-def grade(question: Question, response) -> tuple[bool, str]:
-    """(correct, one-paragraph feedback) for a response: a choice index, or a number for numeric questions."""
+RETRIES = 1  # wrong answers that get "try again" before the explanation is shown
+
+
+def grade(question: Question, response, attempt: int = RETRIES + 1) -> tuple[bool, str]:
+    """(correct, feedback) for a response: a choice index, or a number for numeric questions.
+
+    ``attempt`` counts this question's checks (1 = the first). A wrong answer on one of the first
+    ``RETRIES`` attempts only says so and invites another try; the explanation comes with a right
+    answer, or once the retries are used up.
+    """
     if response is None or response == "":
         return False, "Pick an answer first."
     if question.numeric:
@@ -81,14 +89,16 @@ def grade(question: Question, response) -> tuple[bool, str]:
         right = math.isclose(value, float(question.answer), abs_tol=question.tolerance + 1e-12)
     else:
         right = int(response) == question.answer
-    verdict = "✓ Right." if right else "✗ Not quite."
-    return right, f"{verdict} {question.explanation}"
+    if right:
+        return True, f"✓ Right. {question.explanation}"
+    if attempt <= RETRIES:
+        return False, "✗ Not quite. Think again and check once more (the explanation comes after your next try)."
+    return False, f"✗ Not quite. {question.explanation}"
 
 
 def quiz(chapter: str):
-    """Show a chapter's quiz as widgets (with a plain-text copy of the questions for static exports)."""
+    """A chapter's quiz as widgets; end a cell with it. Its plain-text form lists the questions (static exports)."""
     import ipywidgets as widgets
-    from IPython.display import display
 
     questions = load_quiz(chapter)
     boxes = []
@@ -101,8 +111,12 @@ def quiz(chapter: str):
         button = widgets.Button(description="Check", button_style="primary")
         feedback = widgets.HTML()
 
-        def on_click(_b, q=q, control=control, feedback=feedback):
-            right, text = grade(q, control.value)
+        tries = [0]  # this question's checked answers so far
+
+        def on_click(_b, q=q, control=control, feedback=feedback, tries=tries):
+            if control.value not in (None, ""):
+                tries[0] += 1
+            right, text = grade(q, control.value, attempt=max(tries[0], 1))
             color = "#137333" if right else "#b3261e"
             feedback.value = f'<div style="color:{color};max-width:50em">{text}</div>'
 
@@ -112,8 +126,14 @@ def quiz(chapter: str):
         f"{i}. {q.question}" + "".join(f"\n   ({chr(97 + k)}) {c}" for k, c in enumerate(q.choices))
         for i, q in enumerate(questions, 1)
     )
-    box = widgets.VBox(boxes)
-    display({"text/plain": f"Self-check quiz ({len(questions)} questions):\n{text}",
-             "application/vnd.jupyter.widget-view+json": {"model_id": box.model_id, "version_major": 2, "version_minor": 0}},
-            raw=True)
-    return box
+    plain = f"Self-check quiz ({len(questions)} questions):\n{text}"
+
+    class QuizBox(widgets.VBox):
+        """The quiz's widgets; shown once, as the cell's result, with the questions as its plain text."""
+
+        def _repr_mimebundle_(self, **kwargs):
+            bundle = super()._repr_mimebundle_(**kwargs)
+            bundle["text/plain"] = plain  # what static exports and terminals show instead of "VBox(...)"
+            return bundle
+
+    return QuizBox(boxes)

@@ -30,33 +30,46 @@ def test_max_pool2d_passes_loops_and_unfold():
     assert run_check("max_pool2d", unfold_max_pool2d).ok
 
 
+def _windows(x, kernel_size, stride, ceil=False):
+    """(N, C, K*K, H', W') windows written independently of the checker (F.unfold; -inf padding for ceil)."""
+    N, C, H, W = x.shape
+    if ceil:
+        H_out, W_out = -(-(H - kernel_size) // stride) + 1, -(-(W - kernel_size) // stride) + 1
+        pad_h, pad_w = (H_out - 1) * stride + kernel_size - H, (W_out - 1) * stride + kernel_size - W
+        x = F.pad(x, (0, pad_w, 0, pad_h), value=float("-inf"))
+    else:
+        H_out, W_out = (H - kernel_size) // stride + 1, (W - kernel_size) // stride + 1
+    cols = F.unfold(x, kernel_size, stride=stride)
+    return cols.view(N, C, kernel_size * kernel_size, H_out, W_out)
+
+
 def _stride_one(x, kernel_size, stride=None):
-    return F.max_pool2d(x, kernel_size, 1 if stride is None else stride)
+    return _windows(x, kernel_size, 1 if stride is None else stride).amax(2)
 
 
 def _abs_max(x, kernel_size, stride=None):
-    return F.max_pool2d(x.abs(), kernel_size, stride)
+    return _windows(x.abs(), kernel_size, kernel_size if stride is None else stride).amax(2)
 
 
 def _signed_abs_max(x, kernel_size, stride=None):
-    _, idx = F.max_pool2d(x.abs(), kernel_size, stride, return_indices=True)
-    return x.flatten(2).gather(2, idx.flatten(2)).view_as(idx)
+    w = _windows(x, kernel_size, kernel_size if stride is None else stride)
+    return w.gather(2, w.abs().argmax(2, keepdim=True)).squeeze(2)
 
 
 def _average(x, kernel_size, stride=None):
-    return F.avg_pool2d(x, kernel_size, stride)
+    return _windows(x, kernel_size, kernel_size if stride is None else stride).mean(2)
 
 
 def _zero_start(x, kernel_size, stride=None):
-    return F.max_pool2d(x, kernel_size, stride).clamp(min=0)
+    return unfold_max_pool2d(x, kernel_size, stride).clamp(min=0)
 
 
 def _over_channels(x, kernel_size, stride=None):
-    return F.max_pool2d(x, kernel_size, stride).amax(1, keepdim=True)
+    return unfold_max_pool2d(x, kernel_size, stride).amax(1, keepdim=True)
 
 
 def _ceil(x, kernel_size, stride=None):
-    return F.max_pool2d(x, kernel_size, stride, ceil_mode=True)
+    return _windows(x, kernel_size, kernel_size if stride is None else stride, ceil=True).amax(2)
 
 
 @pytest.mark.parametrize(("wrong", "message"), [
@@ -74,6 +87,11 @@ def test_max_pool2d_mistakes_are_named(wrong, message):
     assert message in result.hint, str(result)
 
 
+def test_max_pool2d_that_calls_torch_is_refused_naming_the_call():
+    result = run_check("max_pool2d", lambda x, kernel_size, stride=None: F.max_pool2d(x, kernel_size, stride))
+    assert not result.ok and "F.max_pool2d" in result.detail, str(result)
+
+
 def test_max_pool2d_stub_reports_not_implemented():
     def stub(x, kernel_size, stride=None):
         raise NotImplementedError
@@ -83,7 +101,7 @@ def test_max_pool2d_stub_reports_not_implemented():
 
 def test_max_pool2d_in_place_change_is_reported():
     def mutating(x, kernel_size, stride=None):
-        out = F.max_pool2d(x, kernel_size, stride)
+        out = loop_max_pool2d(x, kernel_size, stride)
         x.zero_()
         return out
     result = run_check("max_pool2d", mutating)

@@ -80,3 +80,70 @@ def test_chapter_checkers_are_registered_with_hints():
 def test_result_displays_nothing_extra_in_notebooks():
     assert CheckResult("x", 1, 1)._ipython_display_() is None
     assert str(CheckResult("x", 0, 0, "no exercise")) == "✗ x: no exercise"
+
+
+@pytest.fixture
+def counter():
+    """A checker whose answer is a plain number, forbidding torch.numel (a from-scratch exercise's rule)."""
+    checker = Checker(
+        name="_count_test",
+        reference=lambda x: int(x.numel()),
+        cases=lambda g: [Case("vector", (torch.rand(7, generator=g),)), Case("matrix", (torch.rand(2, 3, generator=g),))],
+        forbids=("torch.numel", "torch.Tensor.numel"),
+    )
+    core._REGISTRY[checker.name] = checker
+    yield checker
+    del core._REGISTRY[checker.name]
+
+
+def test_a_numpy_scalar_counts_as_the_number_it_holds(counter):
+    np = pytest.importorskip("numpy")
+    assert run_check("_count_test", lambda x: np.int64(np.prod(x.shape))).ok
+    assert not run_check("_count_test", lambda x: np.float64(np.prod(x.shape)) + 0.5).ok
+
+
+def test_nan_and_inf_are_reported_not_raised(doubler, counter):
+    nan = run_check("_double_test", lambda x: x * float("nan"))
+    assert not nan.ok and "\n" not in str(nan)
+    inf = run_check("_count_test", lambda x: float("inf"))
+    assert not inf.ok and "returned inf" in inf.detail
+
+
+def test_a_case_that_runs_too_long_is_stopped_with_a_clear_line(doubler):
+    def forever(x):
+        while True:
+            pass
+
+    result = run_check("_double_test", forever, time_limit=0.3)
+    assert not result.ok and "did not finish within 0.3 s" in result.detail
+
+
+def test_what_the_function_prints_is_captured_and_shown_truncated(doubler, capsys):
+    def chatty(x):
+        for i in range(50):
+            print("step", i)
+        return x * 2
+
+    result = check("_double_test", chatty)
+    out = capsys.readouterr().out.splitlines()
+    assert result.ok and out[0] == "✓ _double_test: 2/2 cases"  # the verdict comes first, not buried
+    assert "your function printed 100 lines (the first 8 shown):" in out[1]
+    assert out[-1].endswith("92 more lines") and len(out) == 2 + 8 + 1
+
+
+def test_a_forbidden_call_is_named_directly_through_an_alias_or_a_helper(counter):
+    direct = run_check("_count_test", lambda x: torch.numel(x))
+    assert not direct.ok and "torch.numel" in direct.detail
+    method = run_check("_count_test", lambda x: x.numel())
+    assert not method.ok and "numel" in method.detail
+    count = torch.numel
+
+    def helper(x):
+        return count(x)
+
+    via_helper = run_check("_count_test", lambda x: helper(x))
+    assert not via_helper.ok and "torch.numel (as count)" in via_helper.detail
+    hidden = run_check("_count_test", lambda x: getattr(torch, "num" + "el")(x))  # past the static look: the run-time guard
+    assert not hidden.ok and "torch.numel" in hidden.detail
+    assert torch.numel(torch.zeros(4)) == 4 and torch.zeros(2, 2).numel() == 4  # the guard is undone afterwards
+    assert run_check("_count_test", lambda x: len(x.flatten())).ok

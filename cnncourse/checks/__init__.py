@@ -8,10 +8,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .core import Case, Checker, CheckResult, check, checkers, compare, register, run_check
+from .core import Case, Checker, CheckResult, Outcome, call_case, check, checkers, compare, judge_case, register, run_check
 from .tutor import hint, show_solution
 
-__all__ = ["Case", "Checker", "CheckResult", "check", "checkers", "compare", "hint", "register", "run_check", "show_solution"]
+__all__ = ["Case", "Checker", "CheckResult", "Outcome", "call_case", "judge_case", "check", "checkers", "compare", "hint", "register", "run_check", "show_solution"]
 
 
 def _load_chapters() -> None:

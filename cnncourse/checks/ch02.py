@@ -161,6 +161,7 @@ conv2d = register(Checker(
     name="conv2d",
     reference=_conv2d_reference,
     cases=_conv2d_cases,
+    forbids=("torch.nn.functional.conv2d", "torch.conv2d", "torch.convolution", "torch._convolution", "torch.nn.Conv2d"),
     diagnoses=[
         (_got_is(lambda x, w, b, S, P: F.conv2d(x, w.flip(-2, -1), b, stride=S, padding=P)),
          "you flipped the kernel: that is true (mathematical) convolution. Deep learning's 'convolution' is "

@@ -171,6 +171,7 @@ swish = register(Checker(
     name="swish",
     reference=_swish_reference,
     cases=_swish_cases,
+    forbids=("torch.nn.functional.silu", "torch.nn.SiLU"),
     diagnoses=[
         (_has_nan, _OVERFLOW),
         (_swish_wrong_beta, "beta is ignored: Swish is x * sigmoid(beta * x), you computed x * sigmoid(x)."),
@@ -209,6 +210,7 @@ leaky_relu = register(Checker(
     name="leaky_relu",
     reference=lambda x, negative_slope=0.01: F.leaky_relu(x, negative_slope),
     cases=_leaky_cases,
+    forbids=("torch.nn.functional.leaky_relu", "torch.nn.LeakyReLU"),
     diagnoses=[
         (_leaky_max_trick, "max(x, slope * x) is Leaky ReLU only for slope <= 1; use torch.where(x > 0, x, slope * x)."),
         (_leaky_positive_side, "the slope went on the wrong side: positive x passes unchanged, NEGATIVE x is multiplied by the slope."),

@@ -81,6 +81,8 @@ max_pool2d = register(Checker(
     name="max_pool2d",
     reference=_max_pool_reference,
     cases=_max_pool_cases,
+    forbids=("torch.nn.functional.max_pool2d", "torch.max_pool2d", "torch.nn.functional.max_pool2d_with_indices",
+             "torch.nn.MaxPool2d", "torch.nn.functional.adaptive_max_pool2d"),
     diagnoses=[
         (_max_pool_is(lambda x, k, s: F.max_pool2d(x, k, 1)),
          "your stride defaults to 1: when stride is None it must be kernel_size (non-overlapping windows), as in nn.MaxPool2d."),

@@ -63,6 +63,9 @@ cross_entropy = register(Checker(
     name="cross_entropy",
     reference=lambda logits, targets: F.cross_entropy(logits, targets),
     cases=lambda g: _logit_cases(g, with_gamma=False),
+    forbids=("torch.nn.functional.cross_entropy", "torch.nn.functional.log_softmax", "torch.logsumexp",
+             "torch.log_softmax", "torch.Tensor.log_softmax", "torch.Tensor.logsumexp", "torch.nn.CrossEntropyLoss",
+             "torch.nn.functional.nll_loss"),
     diagnoses=[
         (lambda got, c: _nonfinite(got) and _large(c),
          "inf/nan on large logits: exp(1000) overflows float32. Subtract each row's maximum before exp "

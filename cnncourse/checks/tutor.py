@@ -11,14 +11,24 @@ from pathlib import Path
 
 import nbformat
 
-from ..runtime import course_dir
+from ..runtime import checkout_dir, course_dir
 from .core import checkers
 
-__all__ = ["hint", "show_solution", "solution_source"]
+__all__ = ["hint", "show_solution", "solution_source", "solution_folders"]
+
+
+class Printed(str):
+    """Text that was already printed: returned for code to use, and not shown a second time by Jupyter."""
+
+    def _ipython_display_(self) -> None:  # IPython calls this instead of showing the repr
+        pass
 
 
 def hint(name: str, level: int = 1) -> str:
-    """Print and return hint ``level`` (1 = a nudge, the last = nearly the answer) for exercise ``name``."""
+    """Print hint ``level`` (1 = a nudge, the last = nearly the answer) for exercise ``name``.
+
+    The text is also returned (a :class:`Printed` str, which Jupyter does not show again).
+    """
     registry = checkers()
     if name not in registry:
         text = f"no exercise named {name!r}; known exercises: {', '.join(sorted(registry))}"
@@ -31,18 +41,27 @@ def hint(name: str, level: int = 1) -> str:
             more = f" (more: hint({name!r}, {level + 1}))" if level < len(hints) else f" (still stuck: show_solution({name!r}))"
             text = f"hint {level}/{len(hints)} for {name}: {hints[level - 1]}{more}"
     print(text)
-    return text
+    return Printed(text)
+
+
+def solution_folders() -> list[Path]:
+    """Where solutions are looked for: the checkout's ``solutions/``, then ``$CNNCOURSE_HOME/solutions``."""
+    checkout = checkout_dir()
+    folders = [checkout / "solutions"] if checkout is not None else []
+    home = course_dir() / "solutions"
+    return folders + ([home] if home not in folders else [])
 
 
 def solution_source(name: str, solutions_dir: Path | None = None) -> str | None:
     """The source of the solution cell that defines ``name`` (def or class), or None."""
-    folder = Path(solutions_dir) if solutions_dir is not None else course_dir() / "solutions"
+    folders = [Path(solutions_dir)] if solutions_dir is not None else solution_folders()
     pattern = re.compile(rf"^\s*(def|class)\s+{re.escape(name)}\b", re.MULTILINE)
-    for path in sorted(folder.glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type == "code" and pattern.search(cell.source):
-                return cell.source
+    for folder in folders:
+        for path in sorted(folder.glob("*.ipynb")):
+            nb = nbformat.read(path, as_version=4)
+            for cell in nb.cells:
+                if cell.cell_type == "code" and pattern.search(cell.source):
+                    return cell.source
     return None
 
 
@@ -55,4 +74,4 @@ def show_solution(name: str, solutions_dir: Path | None = None) -> str | None:
     lines = [line for line in source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line]
     text = "\n".join(lines)
     print(text)
-    return text
+    return Printed(text)

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from cnncourse import layers, models
+from cnncourse.drawing import activations as draw
 from cnncourse.lessons import activations as lesson
 
 
@@ -48,19 +49,11 @@ def test_activation_curve_knob():
         lesson.activation_curve("softsign")
 
 
-def test_draw_functions_return_figures():
-    fig = lesson.draw_curve(lesson.activation_curve("elu", 0.5))
-    assert fig.axes[0].get_title() == "elu (alpha = 0.50)"
-    assert len(lesson.draw_all_curves(("relu", "tanh")).axes) == 3
-    fig = lesson.draw_gradient_norms({"relu": [1.0, 0.5], "sigmoid": [1e-6, 0.5]})
-    assert fig.axes[0].get_yscale() == "log"
-
-
 def test_widget_update_is_fast():
     from cnncourse.widgets import Explorer
     import ipywidgets
 
-    explorer = Explorer(lesson.activation_curve, lesson.draw_curve, summary=lesson.summarize_curve,
+    explorer = Explorer(lesson.activation_curve, draw.draw_curve, summary=lesson.summarize_curve,
                         name=ipywidgets.Dropdown(options=lesson.EXPLORER_CHOICES, value="swish"),
                         value=ipywidgets.FloatSlider(value=1.0, min=0.0, max=5.0))
     explorer.controls["value"].value = 2.0
@@ -85,6 +78,66 @@ def test_dead_and_zero_fractions_on_a_constructed_dead_net():
     assert zeros["classifier.act3"] == 1.0
     leaky = models.LeNet5(activation="leaky_relu")
     assert lesson.zero_fraction(leaky, _digits())["classifier.act3"] == 0.0
+
+
+def test_dead_units_masks_match_fractions_and_share():
+    net = models.LeNet5(activation="relu")
+    with torch.no_grad():
+        for module in (net.features.conv1, net.features.conv2, net.classifier.fc1, net.classifier.fc2):
+            module.weight.zero_()  # every unit's pre-activation is then its bias
+            module.bias.fill_(1.0)
+        net.classifier.fc2.bias[:21] = -1.0  # 21 of 84 fc2 units never fire
+    masks = lesson.dead_units(net, _digits())
+    assert masks["classifier.act4"].dtype == torch.bool and masks["classifier.act4"].shape == (84,)
+    assert int(masks["classifier.act4"].sum()) == 21 and not masks["classifier.act3"].any()
+    assert masks["features.act1"].shape == (6,)  # one entry per channel
+    assert lesson.dead_fraction(net, _digits())["classifier.act4"] == 0.25
+    assert lesson.dead_share(masks) == 21 / (6 + 16 + 120 + 84)
+    with pytest.raises(ValueError, match="no units"):
+        lesson.dead_share({})
+
+
+def test_a_unit_that_fires_on_one_image_is_not_dead():
+    net = nn.Sequential(nn.Linear(1, 3), nn.ReLU())
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[1.0], [-1.0], [1.0]]))
+        net[0].bias.copy_(torch.tensor([0.0, 0.0, -5.0]))
+    x = torch.tensor([[-1.0], [1.0]])  # unit 0 fires on the 2nd image, unit 1 on the 1st, unit 2 on neither
+    assert lesson.dead_units(net, x)["1"].tolist() == [False, False, True]
+
+
+def test_revived_fraction_counts_units_that_came_back():
+    then = {"a": torch.tensor([True, True, False, False]), "b": torch.tensor([True, False])}
+    now = {"a": torch.tensor([False, True, True, False]), "b": torch.tensor([False, False])}
+    assert lesson.revived_fraction(then, now) == 2 / 3  # a[0] and b[0] revived, a[1] still dead
+    assert lesson.revived_fraction(then, then) == 0.0
+    with pytest.raises(ValueError, match="nothing to revive"):
+        lesson.revived_fraction({"a": torch.zeros(3, dtype=torch.bool)}, {"a": torch.ones(3, dtype=torch.bool)})
+    with pytest.raises(ValueError, match="different layers"):
+        lesson.revived_fraction(then, {"a": now["a"]})
+
+
+def test_a_dead_relu_unit_gets_no_gradient_and_revives_only_through_its_inputs():
+    # The mechanism behind the chapter's revival count, checked with autograd.
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))
+    with torch.no_grad():
+        net[0].weight.uniform_(0.0, 0.1)
+        net[0].bias.zero_()
+        net[2].weight[0].fill_(1.0)  # unit 0 of the second layer sums its inputs (each < 0.4)...
+        net[2].bias[0] = -5.0  # ...minus 5: off for every input in [0, 1)
+        net[2].bias[1] = 5.0
+    x = torch.rand(16, 4)
+    before = lesson.dead_units(net, x)
+    assert before["3"].tolist() == [True, False]
+    net(x).sum().backward()
+    assert torch.count_nonzero(net[2].weight.grad[0]) == 0 and net[2].bias.grad[0] == 0  # it cannot move itself
+    own = (net[2].weight[0].clone(), net[2].bias[0].clone())
+    with torch.no_grad():
+        net[0].bias.fill_(2.0)  # only the layer below changes: its inputs grow past 5
+    after = lesson.dead_units(net, x)
+    assert torch.equal(net[2].weight[0], own[0]) and net[2].bias[0] == own[1]
+    assert lesson.revived_fraction(before, after) == 1.0  # and it fires again
 
 
 def test_dead_fraction_counts_conv_channels():
@@ -128,6 +181,21 @@ def test_sigmoid_gradient_vanishes_relu_does_not():
     assert len(sig) == len(relu) == 11
     assert sig[-2] / sig[0] > 1e4
     assert relu[-2] / relu[0] < 1e2
+
+
+def test_signal_spread_matches_a_hand_computation_and_collapses_with_sigmoid():
+    x = _digits(64)
+    torch.manual_seed(0)
+    net = lesson.deep_mlp("relu", depth=3, width=16)
+    spread = lesson.signal_spread(net, x)
+    assert len(spread) == 3
+    first = net[1](x.flatten(1))  # Linear 1's output = the first activation's input, (64, 16)
+    assert spread[0] == pytest.approx(first.std(dim=0).mean().item(), rel=1e-6)
+    torch.manual_seed(0)
+    sig = lesson.signal_spread(lesson.deep_mlp("sigmoid", depth=8), x)
+    torch.manual_seed(0)
+    relu = lesson.signal_spread(lesson.deep_mlp("relu", depth=8), x)
+    assert sig[-1] / sig[0] < 1e-3 < relu[-1] / relu[0]
 
 
 def test_layer_gradient_norms_does_not_touch_the_model():

@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnncourse import layers
 from cnncourse.lessons import convolution as lesson
 
 
@@ -29,14 +30,6 @@ def test_apply_kernels_matches_one_by_one_and_keeps_size():
     assert torch.allclose(maps["Sobel magnitude"], torch.hypot(maps["Sobel x"], maps["Sobel y"]))
     with pytest.raises(ValueError, match="gray image"):
         lesson.apply_kernels(torch.rand(3, 5, 5), kernels)
-
-
-def test_draw_kernel_gallery_has_titles():
-    image = torch.rand(1, 10, 14)
-    kernels = lesson.hand_kernels()
-    fig = lesson.draw_kernel_gallery(image, lesson.apply_kernels(image, kernels), kernels)
-    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    assert "input (gray photo)" in titles and len(titles) == 9
 
 
 def test_kernel_smoothness():
@@ -88,11 +81,6 @@ def test_padding_border_error_zero_padding_is_worst():
     assert err["zeros"] > 0.1
 
 
-def test_draw_padding_modes():
-    fig = lesson.draw_padding_modes(torch.rand(3, 8, 8), 3)
-    assert [ax.get_title().split()[0] for ax in fig.axes] == list(lesson.PADDING_MODES)
-
-
 def test_group_isolation_block_diagonal():
     links = lesson.group_isolation(nn.Conv2d(6, 4, 3, groups=2))
     expected = torch.zeros(4, 6, dtype=torch.bool)
@@ -132,17 +120,66 @@ def test_conv_view_reports_pytorch_errors():
     assert "ValueError" in lesson.summarize_conv_view(v)
     big = lesson.conv_view(kernel_size=9, dilation=4, image=torch.rand(3, 10, 10))
     assert big.error is not None
-    lesson.draw_conv_view(v)
-    lesson.draw_conv_view(big)
 
 
-def test_draw_conv_view_and_explorer():
-    from cnncourse.widgets import Explorer
-    import ipywidgets
+def test_edge_bank_zero_mean_unit_norm_and_refuses_1x1():
+    bank = lesson.edge_bank(5)
+    assert bank.shape == (16, 5, 5)
+    assert torch.allclose(bank.mean(dim=(1, 2)), torch.zeros(16), atol=1e-6)
+    assert torch.allclose(bank.flatten(1).norm(dim=1), torch.ones(16), atol=1e-5)
+    with pytest.raises(ValueError, match="kernel_size >= 2"):
+        lesson.edge_bank(1)
 
-    explorer = Explorer(lesson.conv_view, lesson.draw_conv_view, summary=lesson.summarize_conv_view,
-                        kernel_size=ipywidgets.IntSlider(3, 1, 9), groups=ipywidgets.IntSlider(1, 1, 3))
-    explorer.controls["kernel_size"].value = 5
-    assert explorer.result.output_shape[1:] == (92, 139)
-    explorer.controls["groups"].value = 3
-    assert explorer.result.channels_seen == 1
+
+def test_edge_likeness_one_for_bank_filters_low_for_noise():
+    bank = lesson.edge_bank(5)
+    assert lesson.edge_likeness(bank[:, None]) == pytest.approx(1.0, abs=1e-5)
+    assert lesson.edge_likeness(-3 * bank[:4, None] + 2.0) == pytest.approx(1.0, abs=1e-5)  # polarity, offset, scale
+    torch.manual_seed(0)
+    noise = torch.randn(64, 1, 5, 5)
+    before = noise.clone()
+    assert 0.2 < lesson.edge_likeness(noise) < 0.5
+    assert torch.equal(noise, before)
+    with pytest.raises(ValueError, match="square conv kernels"):
+        lesson.edge_likeness(torch.randn(4, 1, 3, 5))
+
+
+def test_dot_pairs_classes_and_gap():
+    x, y = lesson.dot_pairs(50, 3, size=16, pairs=1, seed=1)
+    assert x.shape == (50, 1, 16, 16) and y.shape == (50,) and set(y.tolist()) <= {0, 1}
+    assert torch.equal(x, lesson.dot_pairs(50, 3, size=16, pairs=1, seed=1)[0])  # reproducible
+    for img, label in zip(x[:, 0], y):
+        (r1, c1), (r2, c2) = img.nonzero().tolist()
+        dr, dc = (r2 - r1) % 16, (c2 - c1) % 16
+        if label == 0:  # horizontal: same row, columns 3 apart (around the border)
+            assert dr == 0 and dc in (3, 13)
+        else:
+            assert dc == 0 and dr in (3, 13)
+    with pytest.raises(ValueError, match="gap"):
+        lesson.dot_pairs(5, 0)
+    with pytest.raises(ValueError, match="n and pairs"):
+        lesson.dot_pairs(0, 2)
+
+
+def test_footprint_span_and_dilation():
+    for d in (1, 2, 3):
+        seen = lesson.input_footprint(nn.Conv2d(1, 1, 3, dilation=d), 1, 2 * d + 3)
+        assert lesson.footprint_span(seen) == 2 * d + 1
+    assert lesson.footprint_span(torch.zeros(4, 4, dtype=torch.bool)) == 0
+
+
+def test_pixel_reach_counts_windows():
+    r0 = lesson.pixel_reach(6, 3)
+    assert r0[0, 0] == 1 and r0[2, 2] == 9 and r0.sum() == 9 * 4 * 4
+    r1 = lesson.pixel_reach(6, 3, padding=1)
+    per_axis = torch.tensor([2, 3, 3, 3, 3, 2])  # windows along one axis that hold each pixel
+    assert torch.equal(r1, per_axis[:, None] * per_axis[None, :])
+    assert lesson.pixel_reach(6, 3, stride=2).sum() == 9 * 2 * 2
+
+
+def test_counted_macs_matches_formula():
+    for kw in (dict(), dict(padding=2, dilation=2), dict(stride=2, padding=1), dict(groups=4, padding=1)):
+        layer = nn.Conv2d(8, 8, 3, **kw)
+        formula = layers.conv_flops(8, 8, 3, 12, kw.get("stride", 1), kw.get("padding", 0), kw.get("dilation", 1),
+                                    kw.get("groups", 1))
+        assert lesson.counted_macs(layer, torch.zeros(1, 8, 12, 12)) == formula

@@ -10,6 +10,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import ParameterGrid
 
 from cnncourse import data, viz
+from cnncourse.drawing import evaluation as figures
 from cnncourse.lessons import evaluation as L
 from cnncourse.models import count_parameters
 from cnncourse.train import predict
@@ -56,19 +57,9 @@ def test_precision_recall_f1_edge_cases_and_input_unchanged():
         L.precision_recall_f1(torch.zeros(2, 3))
 
 
-def test_format_metrics_and_mean_std():
+def test_format_metrics():
     text = L.format_metrics(torch.tensor([[5, 1], [2, 2]]), ["a", "b"])
     assert text.splitlines()[0].startswith("class") and "macro" in text.splitlines()[-1]
-    assert L.mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
-    assert L.mean_std([0.5]) == (0.5, 0.0)
-
-
-def test_cross_validate_uses_every_sample_once(tiny):
-    train, _, _ = tiny
-    cv = L.cross_validate(train, k=4, seed=0, epochs=1)
-    assert len(cv.fold_acc) == 4 and sum(cv.fold_sizes) == len(train)
-    assert all(0.0 <= a <= 1.0 for a in cv.fold_acc)
-    assert cv.mean == pytest.approx(np.mean(cv.fold_acc)) and cv.std == pytest.approx(np.std(cv.fold_acc, ddof=1))
 
 
 def test_candidates_come_from_sklearn():
@@ -78,17 +69,6 @@ def test_candidates_come_from_sklearn():
     assert rnd == L.random_candidates({"lr": loguniform(3e-4, 3e-2), "width": [4, 8]}, n=6, seed=0)
     assert len(rnd) == 6 and len({c["lr"] for c in rnd}) == 6
     assert all(3e-4 <= c["lr"] <= 3e-2 and type(c["lr"]) is float and c["width"] in (4, 8) for c in rnd)
-
-
-def test_run_search_scores_each_candidate(tiny):
-    train, val, _ = tiny
-    results = L.run_search([{"lr": 1e-3, "width": 4}, {"lr": 3e-3, "width": 4}], train, val, epochs=1)
-    assert [r.params for r in results] == [{"lr": 1e-3, "width": 4}, {"lr": 3e-3, "width": 4}]
-    best = L.best_of(results)
-    assert best.val_acc == max(r.val_acc for r in results)
-    assert best.val_acc == pytest.approx(L.accuracy(predict(best.model, val.images), val.labels))
-    assert "← best" in L.format_search({"grid": results})
-    assert L.draw_search({"grid": results, "random": results}).axes[0].get_xscale() == "log"
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -109,17 +89,6 @@ def test_early_stopping_crafted():
     assert L.early_stopping_epochs([1.0, 0.8, float("nan"), float("nan"), 0.5], 2) == (4, 2)
 
 
-def test_compare_early_stopping_runs_agree_until_the_stop(tiny):
-    train, val, test = tiny
-    runs = L.compare_early_stopping(train, val, test, epochs=6, patience=1, seeds=[0], lr=1e-2, batch_size=32)
-    r = runs[0]
-    assert len(r.fixed) == 6 and 1 <= r.epochs_used <= 6
-    assert r.stopped.val_loss == pytest.approx(r.fixed.val_loss[:r.epochs_used])
-    assert (r.epochs_used, r.stopped.best_epoch) == L.early_stopping_epochs(r.fixed.val_loss, 1)
-    assert "mean" in L.format_early_stopping(runs)
-    assert len(L.draw_early_stopping(r).axes) == 1
-
-
 def test_bootstrap_indices():
     idx = L.bootstrap_indices(1000, seed=0)
     assert idx.dtype == torch.int64 and idx.shape == (1000,) and 0 <= idx.min() and idx.max() < 1000
@@ -134,42 +103,56 @@ def test_samme_alpha():
     assert math.isfinite(L.samme_alpha(0.0, 10))
 
 
-def test_bagging_averages_member_probabilities(tiny):
-    train, val, test = tiny
-    before = train.images.clone()
-    bag = L.bagging(train, val, test, members=2, seed=0, epochs=1)
-    assert torch.equal(train.images, before)
-    assert len(bag.member_test_acc) == 2 and len(bag.member_val_probs) == 2
-    mean = torch.stack(bag.member_test_probs).mean(0)
-    assert bag.test_acc == pytest.approx(L.accuracy(mean, test.labels))
-    assert bag.gain == pytest.approx(bag.test_acc - max(bag.member_test_acc))
-
-
-def test_samme_boosting_weighted_vote(tiny):
+def test_correct_marks_the_right_images(tiny):
     train, _, test = tiny
-    boost = L.samme_boosting(train, test, members=2, seed=0, epochs=3, lr=1e-2)
-    assert 1 <= len(boost.weights) <= 2 and all(a > 0 for a in boost.weights)
-    votes = sum(a * torch.nn.functional.one_hot(p.argmax(1), 10).double() for a, p in zip(boost.weights, boost.member_test_probs))
-    assert boost.test_acc == pytest.approx(L.accuracy(votes, test.labels))
+    model, _ = L.train_small_cnn(train, epochs=1, seed=0)
+    right = L.correct(model, test)
+    assert right.dtype == bool and right.shape == (len(test),)
+    assert right.mean() == pytest.approx(L.accuracy(predict(model, test.images), test.labels))
 
 
-def test_samme_boosting_refuses_a_chance_level_first_member(tiny):
-    train, _, test = tiny
-    with pytest.raises(ValueError, match="no better than chance"):
-        L.samme_boosting(train, test, members=2, seed=0, epochs=1, lr=1e-6)
+def test_with_label_noise_replaces_a_fraction_and_keeps_the_input(tiny):
+    train, _, _ = tiny
+    before = train.labels.clone()
+    noisy = L.with_label_noise(train, 0.5, seed=1)
+    assert torch.equal(train.labels, before) and noisy.images is train.images
+    assert noisy.labels.dtype == train.labels.dtype and 0 <= noisy.labels.min() and noisy.labels.max() < 10
+    changed = (noisy.labels != train.labels).float().mean().item()
+    assert 0.3 < changed < 0.6   # 0.5 drawn, of which 9/10 land on another class
+    assert torch.equal(noisy.labels, L.with_label_noise(train, 0.5, seed=1).labels)
+    assert torch.equal(L.with_label_noise(train, 0.0, seed=1).labels, train.labels)
+    with pytest.raises(ValueError, match="fraction"):
+        L.with_label_noise(train, 1.5)
 
 
-def test_stacking_learns_which_member_to_trust():
-    g = torch.Generator().manual_seed(0)
-    y_val, y_test = torch.randint(0, 3, (200,), generator=g), torch.randint(0, 3, (100,), generator=g)
+def test_pick_by_validation_reports_the_test_score_of_the_validation_winner():
+    val = np.array([[0.5, 0.9], [0.7, 0.9]])
+    test = np.array([[0.1, 0.2], [0.3, 0.4]])
+    assert L.pick_by_validation(val, test, [(0, 0), (1, 0)]) == 0.3
+    assert L.pick_by_validation(val, test, [(0, 1), (1, 1)]) == 0.2   # tie: the first cell tried
+    assert L.pick_by_validation(val, test, [[1, 1]]) == 0.4
+    with pytest.raises(ValueError, match="at least one"):
+        L.pick_by_validation(val, test, [])
 
-    def member(y, good):
-        probs = torch.rand(len(y), 3, generator=g)
-        if good:
-            probs[torch.arange(len(y)), y] += 2.0
-        return probs / probs.sum(1, keepdim=True)
 
-    st = L.stacking([member(y_val, False), member(y_val, True)], y_val, [member(y_test, False), member(y_test, True)], y_test)
-    assert st.test_acc == pytest.approx(1.0)
-    assert st.member_test_acc[1] == pytest.approx(1.0)
-    assert "stacking" in L.format_ensembles({0: [st]})
+def test_random_candidates_on_lists_sample_without_replacement():
+    space = {"lr": [1e-3, 3e-3, 1e-2, 3e-2], "weight_decay": [0.0, 1e-4, 1e-3]}
+    draws = L.random_candidates(space, n=9, seed=3)
+    assert len({(c["lr"], c["weight_decay"]) for c in draws}) == 9
+    assert all(c["lr"] in space["lr"] and c["weight_decay"] in space["weight_decay"] for c in draws)
+    assert L.format_params({"lr": 0.003, "width": 8}) == "lr=0.003, width=8"
+
+
+def test_figures_close_and_return():
+    import matplotlib.pyplot as plt
+
+    lrs, decays = [1e-3, 1e-2, 1e-1], [0.0, 1e-4]
+    fig = figures.draw_search_table(lrs, decays, np.array([[0.5, 0.6], [0.8, 0.7], [0.2, 0.1]]), [[1e-3], [1e-2]])
+    assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].get_legend().get_texts()) == 2
+    with pytest.raises(ValueError, match="shape"):
+        figures.draw_search_table(lrs, decays, np.zeros((2, 2)), [])
+    fig = figures.draw_early_stopping([1, 2, 3, 4], [1.0, 0.8, 0.6, 0.5], [1.1, 0.9, 1.0, 1.2], 2, 4, seed=0)
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 4
+    fig = figures.draw_ensembles({"single": [0.8, 0.82], "bagging": [0.85, 0.86]}, reference="single")
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["single", "bagging"]
+    assert not plt.get_fignums()   # every figure was closed (shown once, as a cell's value)

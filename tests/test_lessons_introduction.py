@@ -1,5 +1,4 @@
 """cnncourse.lessons.introduction: the compute functions behind chapter 01, checked against PyTorch."""
-import matplotlib.figure
 import pytest
 import torch
 from torch import nn
@@ -16,7 +15,7 @@ def digits():
     return ds.images[:40], ds.labels[:40]
 
 
-def test_milestones_are_dated_in_order_and_drawn():
+def test_milestones_are_dated_in_order():
     years = [m.year for m in intro.MILESTONES]
     assert years == sorted(years)
     names = " ".join(m.name for m in intro.MILESTONES)
@@ -24,9 +23,6 @@ def test_milestones_are_dated_in_order_and_drawn():
         assert key in names
     assert {m.kind for m in intro.MILESTONES} <= {"neuroscience", "model", "data & compute"}
     assert all(m.reference for m in intro.MILESTONES)
-    fig = intro.draw_timeline()
-    assert isinstance(fig, matplotlib.figure.Figure) and fig.axes[0].get_title()
-    assert len(fig.axes[0].texts) == len(intro.MILESTONES)
 
 
 def test_layer_shapes_of_lenet5_and_model_left_alone():
@@ -117,7 +113,6 @@ def test_invariance_profile_shapes_and_zero_shift(digits):
     assert all(v > 0 for v in profile.change["pixels"][1:])
     assert len(profile.accuracy) == 3 and all(0 <= a <= 1 for a in profile.accuracy)
     assert "same class" in profile.table()
-    assert isinstance(intro.draw_invariance_profile(profile), matplotlib.figure.Figure)
 
 
 def test_nearest_centroid_and_separability(digits):
@@ -126,10 +121,31 @@ def test_nearest_centroid_and_separability(digits):
     y = torch.arange(40) % 2
     x = centres[y] + 0.1 * torch.randn(40, 2, generator=g)
     assert intro.nearest_centroid_accuracy(x, y, x, y, num_classes=2) == 1.0
-    images, labels = digits
-    result = intro.layer_separability(models.LeNet5(), images, labels, images, labels,
+    import numpy as np
+
+    from cnncourse import data
+
+    few = data.stratified_subset(data.load_dataset("mnist-offline"), 200, seed=0)  # 20 of each digit
+    tr, te = slice(0, None, 2), slice(1, None, 2)
+    model = models.LeNet5().eval()
+    result = intro.layer_separability(model, few.images[tr], few.labels[tr], few.images[te], few.labels[te],
                                       stages=("features.pool2",))
-    assert list(result) == ["pixels", "features.pool2"] and all(0 <= v <= 1 for v in result.values())
+    assert list(result) == ["pixels", "features.pool2"]
+    # the same probe computed independently, in numpy, on the pixels and on a forward hook's output
+    seen = {}
+    model.features.pool2.register_forward_hook(lambda _m, _i, out: seen.update(pool2=out.flatten(1)))
+    with torch.no_grad():
+        model(few.images[tr])
+        train_features = seen["pool2"]
+        model(few.images[te])
+        test_features = seen["pool2"]
+    for key, (a, b) in {"pixels": (few.images[tr].flatten(1), few.images[te].flatten(1)),
+                        "features.pool2": (train_features, test_features)}.items():
+        a, b, ya, yb = a.double().numpy(), b.double().numpy(), few.labels[tr].numpy(), few.labels[te].numpy()
+        means = np.stack([a[ya == c].mean(0) for c in range(10)])
+        expected = (((b[:, None, :] - means[None]) ** 2).sum(-1).argmin(1) == yb).mean()
+        assert result[key] == pytest.approx(expected), key
+    assert 0.3 < result["pixels"] < 1  # real digits: far above chance (0.1), not trivially perfect
 
 
 def test_misclassified_most_confident_first():
@@ -150,7 +166,7 @@ def test_tile_maps_layout():
     assert intro.tile_maps(torch.zeros(2, 3, 3)).nan_to_num().abs().max() == 0  # blank maps stay blank
 
 
-def test_digit_view_and_drawing(digits):
+def test_digit_view(digits):
     images, labels = digits
     model = models.LeNet5().train()
     view = intro.digit_view(model, images, labels, 3)
@@ -161,24 +177,9 @@ def test_digit_view_and_drawing(digits):
         expected = model.eval()(images[3:4]).softmax(1)[0]
     torch.testing.assert_close(view.probabilities, expected)
     assert view.label == int(labels[3]) and view.prediction == int(expected.argmax())
-    fig = intro.draw_digit_view(view)
-    assert len(fig.axes) == 2 and len(fig.axes[0].images) == 3  # image + 2 mosaics, then the bars
     assert "image 3" in intro.summarize_digit_view(view)
     with pytest.raises(IndexError):
         intro.digit_view(model, images, labels, 40)
-
-
-def test_explorer_drives_the_digit_view(digits):
-    import ipywidgets
-
-    from cnncourse.widgets import Explorer
-
-    images, labels = digits
-    model = models.LeNet5()
-    explorer = Explorer(lambda index: intro.digit_view(model, images, labels, index), intro.draw_digit_view,
-                        summary=intro.summarize_digit_view, index=ipywidgets.IntSlider(0, 0, len(images) - 1))
-    explorer.controls["index"].value = 7
-    assert explorer.result.index == 7 and explorer.seconds > 0
 
 
 def test_count_multiply_adds_from_the_formulas():
@@ -195,3 +196,74 @@ def test_count_multiply_adds_from_the_formulas():
 def test_layer_shapes_of_a_single_layer():
     rows = intro.layer_shapes(nn.Conv2d(3, 8, 3), torch.zeros(1, 3, 10, 10))
     assert [(r.name, r.kind, r.shape, r.parameters) for r in rows] == [("Conv2d", "convolution", (1, 8, 8, 8), 224)]
+
+
+def _hog_by_loops(image, cell, bins, block):
+    """HOG of one (H, W) image, pixel by pixel in plain Python: the reference for hog_features."""
+    import math
+
+    import numpy as np
+
+    h, w = image.shape
+    padded = np.pad(image, 1)
+    sx = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=float)
+    cells = np.zeros((h // cell, w // cell, bins))
+    for r in range(h):
+        for c in range(w):
+            patch = padded[r:r + 3, c:c + 3]
+            gx, gy = (patch * sx).sum(), (patch * sx.T).sum()
+            magnitude, angle = math.hypot(gx, gy), math.atan2(gy, gx) % math.pi
+            position = angle / math.pi * bins - 0.5
+            low = math.floor(position)
+            share = position - low
+            cells[r // cell, c // cell, low % bins] += magnitude * (1 - share)
+            cells[r // cell, c // cell, (low + 1) % bins] += magnitude * share
+    out = []
+    for br in range(h // cell - block + 1):
+        for bc in range(w // cell - block + 1):
+            v = np.array([cells[br + i, bc + j, b] for b in range(bins) for i in range(block) for j in range(block)])
+            out.append(v / (np.linalg.norm(v) + 1e-6))
+    return np.concatenate(out)
+
+
+def test_hog_features_match_a_pixel_by_pixel_reference():
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(3, 1, 12, 8, generator=g, dtype=torch.float64)
+    before = images.clone()
+    feats = intro.hog_features(images, cell_size=4, bins=6, block=2)
+    assert torch.equal(images, before) and feats.dtype == torch.float64
+    assert feats.shape == (3, 6 * 2 * 2 * 2 * 1)  # 3x2 cells -> 2x1 blocks of 2x2 cells x 6 bins
+    for n in range(3):
+        torch.testing.assert_close(feats[n], torch.from_numpy(_hog_by_loops(images[n, 0].numpy(), 4, 6, 2)))
+    digits = torch.zeros(2, 1, 28, 28)
+    assert intro.hog_features(digits).shape == (2, 1296) and intro.hog_features(digits, cell_size=7).shape == (2, 324)
+    assert intro.hog_features(digits).abs().max() == 0  # a blank image: no gradients, zeros (no NaN)
+
+
+def test_hog_features_see_orientation_not_contrast_or_polarity():
+    horizontal = torch.zeros(1, 1, 16, 16)
+    horizontal[..., 8:, :] = 1.0  # dark above, bright below: a horizontal edge, vertical gradient (90 degrees)
+    cells = intro.hog_features(horizontal, cell_size=4, bins=9, block=1).view(4, 4, 9)  # block 1: one cell per block
+    edge = cells[1:3, 1:3]  # the cells on the edge, away from the image border (zero padding makes edges there)
+    assert edge[..., 4].gt(0.99).all()  # they vote into the 80-100 degree bin only
+    assert edge.sum(-1).sub(edge[..., 4]).abs().max() < 1e-6
+    assert cells[0].abs().max() == 0  # cells away from every edge see nothing
+    vertical = horizontal.transpose(-1, -2).contiguous()  # gradient along x (0 degrees): split between 0-20 and 160-180
+    vedge = intro.hog_features(vertical, cell_size=4, bins=9, block=1).view(4, 4, 9)[1:3, 1:3]
+    torch.testing.assert_close(vedge[..., 0], vedge[..., 8])
+    assert vedge[..., 0].gt(0.7).all() and vedge[..., 1:8].abs().max() < 1e-6
+    reference = intro.hog_features(horizontal)
+    torch.testing.assert_close(intro.hog_features(3.0 * horizontal), reference)  # contrast does not matter
+    flipped = intro.hog_features(1.0 - horizontal, cell_size=4, bins=9, block=1).view(4, 4, 9)[1:3, 1:3]
+    torch.testing.assert_close(flipped, edge)  # nor which side of the edge is bright (unsigned orientation)
+
+
+def test_hog_features_reject_bad_input():
+    with pytest.raises(ValueError, match=r"gray images \(N, 1, H, W\)"):
+        intro.hog_features(torch.zeros(28, 28))
+    with pytest.raises(ValueError, match="must divide the image size"):
+        intro.hog_features(torch.zeros(1, 1, 28, 28), cell_size=5)
+    with pytest.raises(ValueError, match="block 8 must be between 1"):
+        intro.hog_features(torch.zeros(1, 1, 28, 28), block=8)
+    with pytest.raises(ValueError, match="bins must be at least 2"):
+        intro.hog_features(torch.zeros(1, 1, 28, 28), bins=1)

@@ -12,6 +12,7 @@ from torch.optim import lr_scheduler
 
 matplotlib.use("Agg")
 
+from cnncourse.drawing import learning_rate as figures  # noqa: E402
 from cnncourse.lessons import learning_rate as L  # noqa: E402
 from cnncourse.widgets import Explorer  # noqa: E402
 
@@ -118,7 +119,7 @@ def test_format_schedule_table_has_one_row_per_schedule():
 
 def test_draw_schedules_returns_a_figure():
     curves = {k: L.schedule_lrs(k, 30) for k in L.SCHEDULES}
-    fig = L.draw_schedules(curves, metrics=L.plateau_losses(30))
+    fig = figures.draw_schedules(curves, metrics=L.plateau_losses(30))
     assert len(fig.axes) >= len(L.SCHEDULES)
 
 
@@ -142,7 +143,7 @@ def test_explore_knobs_change_the_curve():
 
 
 def test_explorer_widget_updates_quickly():
-    explorer = Explorer(L.explore, L.draw_explore, summary=L.summarize_explore,
+    explorer = Explorer(L.explore, figures.draw_explore, summary=L.summarize_explore,
                         schedule=ipywidgets.Dropdown(options=list(L.SCHEDULES), value="cosine"),
                         peak_lr=ipywidgets.FloatLogSlider(value=0.1, base=10, min=-4, max=0, step=0.1))
     seconds = []
@@ -212,7 +213,7 @@ def test_range_test_rejects_bad_arguments():
 def test_draw_range_test():
     model, batches = _toy_problem()
     rt = L.lr_range_test(model, batches, steps=40)
-    fig = L.draw_range_test(rt, marked={"fixed": 0.05})
+    fig = figures.draw_range_test(rt, marked={"fixed": 0.05})
     assert fig.axes[0].get_xscale() == "log"
 
 
@@ -259,7 +260,12 @@ def test_compare_schedules_same_start_per_seed_and_schedules_applied():
     assert runs["fixed"].histories[1].train_loss[0] == runs["step"].histories[1].train_loss[0]
     text = L.format_runs(runs)
     assert "one-cycle" in text and "± std" in text
-    assert runs["fixed"].std("val_acc") >= 0
+    a, b = runs["fixed"].values("val_acc")  # two seeds: the population std is half their gap
+    assert runs["fixed"].std("val_acc") == pytest.approx(abs(a - b) / 2)
+    h = lambda acc: type("H", (), {"last": lambda self, m: acc})()  # noqa: E731
+    known = L.ScheduleRun(L.RunSpec("k", 0.1), [h(0.90), h(0.92), h(0.97)])
+    assert known.mean("val_acc") == pytest.approx(0.93)
+    assert known.std("val_acc") == pytest.approx((((0.03 ** 2) + (0.01 ** 2) + (0.04 ** 2)) / 3) ** 0.5)
 
 
 def test_noise_verdict():

@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from cnncourse.drawing import losses as figures
 from cnncourse.lessons import losses as L
 
 
@@ -85,7 +86,7 @@ def test_margin_losses_and_view(name):
     i = int((view.grid - 0.7).abs().argmin())
     assert grad[i] <= 1e-12  # every loss falls (or is flat) as the margin grows
     assert L.summarize_loss_view(view).startswith(name)
-    fig = L.draw_loss_view(view)
+    fig = figures.draw_loss_view(view)
     assert fig.axes[0].get_title()
 
 

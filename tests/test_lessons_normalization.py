@@ -25,12 +25,6 @@ def test_normalized_block_rejects_bad_input():
         L.normalized_block("group", C=5, num_groups=2)
 
 
-def test_draw_norm_cubes_has_one_panel_per_kind():
-    fig = L.draw_norm_cubes()
-    assert len(fig.axes) == 4
-    assert [ax.get_title() for ax in fig.axes] == ["BatchNorm", "LayerNorm", "InstanceNorm", "GroupNorm (G=2)"]
-
-
 def test_running_stats_trace_converges_and_matches_torch():
     maps = _maps(128)
     before = maps.clone()
@@ -40,7 +34,6 @@ def test_running_stats_trace_converges_and_matches_torch():
     assert fast.shape == (60,) and fast[-1] < fast[0] / 5
     cumulative = trace.mean_error["None (cumulative average)"]
     assert cumulative[-1] < 0.1
-    assert L.draw_running_trace(trace).axes[0].get_yscale() == "log"
 
 
 def test_running_stats_trace_rejects_bad_batch():
@@ -76,17 +69,15 @@ def test_stat_noise_validates():
         L.stat_noise(_maps(8), 9, "batch")
 
 
-def test_noise_curve_draw_and_summary():
+def test_noise_curve_and_summary():
     maps = _maps(64)
     curve = L.noise_curve(maps, [2, 8, 32])
     assert set(curve) == set(L.KIND_NAMES) and list(curve["batch"]) == [2, 8, 32]
     assert curve["group"] == {2: 0.0, 8: 0.0, 32: 0.0}
     r = dataclasses.replace(L.stat_noise(maps, 8, "batch"), curve=curve,
                             accuracy={"batch": {8: 0.9, "eval": 0.95}})
-    assert len(L.draw_stat_noise(r).axes) == 2
     text = L.summarize_stat_noise(r)
     assert "BatchNorm at batch size 8" in text and "0.900" in text and "0.950" in text
-    assert len(L.draw_stat_noise(L.stat_noise(maps, 8, "group")).axes) == 1
 
 
 def test_predictions_do_not_change_the_model_and_group_norm_ignores_the_batch():
@@ -110,20 +101,81 @@ def test_predictions_batch_of_odd_size_covers_every_image():
     assert pred.shape == (7,) and (pred >= 0).all()
 
 
-def test_batch_stats_table_and_format():
-    torch.manual_seed(0)
-    images, labels = torch.rand(12, 1, 28, 28), torch.randint(0, 10, (12,))
-    rows = L.batch_stats_table({"bn": models.LeNet5(norm="batch"), "gn": models.LeNet5(norm="group")},
-                               images, labels, batch_sizes=(2, 4))
-    assert [r["model"] for r in rows] == ["bn", "gn"]
-    gn = rows[1]
-    assert all(changed == 0.0 and acc == gn["eval"] for acc, changed in gn["batch"].values())
-    text = L.format_batch_stats_table(rows)
-    assert "batch of 2" in text and "batch of 4" in text and len(text.splitlines()) == 4
-
-
 def test_with_batch_stats_only_touches_batchnorm():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Dropout(0.5))
     clone = L._with_batch_stats(model)
     assert clone[1].training and not clone[2].training and clone[1].momentum == 0.0
     assert model[1].momentum == 0.1
+
+
+def test_compute_module_does_not_import_matplotlib():
+    import subprocess
+    import sys
+
+    code = "import sys, cnncourse.lessons.normalization; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def _deep(norm, gain=1.0, depth=6, width=4):
+    torch.manual_seed(0)
+    layers = []
+    for i in range(depth):
+        layers += [nn.Conv2d(1 if i == 0 else width, width, 3, padding=1), models.make_norm(norm, width), nn.ReLU()]
+    net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(width * 8 * 8, 10))
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            with torch.no_grad():
+                m.weight.mul_(gain)
+            nn.init.zeros_(m.bias)
+    return net
+
+
+def _batch(n=16):
+    g = torch.Generator().manual_seed(1)
+    return torch.rand(n, 1, 8, 8, generator=g), torch.randint(0, 10, (n,), generator=g)
+
+
+def test_gradient_rms_matches_retain_grad_by_hand():
+    net = _deep("none")
+    x, y = _batch()
+    got = L.gradient_rms(net, x, y)
+    outs = []
+    h = x
+    for module in net:
+        h = module(h)
+        if isinstance(module, nn.ReLU):
+            h.retain_grad()
+            outs.append(h)
+    nn.functional.cross_entropy(h, y).backward()
+    expected = torch.stack([o.grad.pow(2).mean().sqrt() for o in outs])
+    assert got.shape == (6,)
+    torch.testing.assert_close(got, expected)
+
+
+def test_gradient_rms_leaves_the_model_alone():
+    net = _deep("batch").train()
+    x, y = _batch()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    L.gradient_rms(net, x, y)
+    assert net.training
+    assert all(p.grad is None for p in net.parameters())
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # running stats too
+
+
+def test_gradient_rms_vanishes_without_norm_and_batch_norm_removes_the_scale():
+    x, y = _batch()
+    small = L.gradient_rms(_deep("none", gain=0.5), x, y)
+    # about halved (doubled) at each of the 5 layers the gradient crosses back to layer 1
+    assert small[0] / small[-1] < 0.5 ** 3
+    large = L.gradient_rms(_deep("none", gain=2.0), x, y)
+    assert large[0] / large[-1] > 2.0 ** 3
+    # batch norm divides the weight scale away: the same gradients whatever the gain
+    torch.testing.assert_close(L.gradient_rms(_deep("batch", gain=0.5), x, y),
+                               L.gradient_rms(_deep("batch", gain=2.0), x, y), rtol=1e-3, atol=1e-7)
+
+
+def test_gradient_rms_needs_a_layer_to_measure():
+    with pytest.raises(ValueError, match="no Tanh layer"):
+        L.gradient_rms(_deep("none"), *_batch(), layer_type=nn.Tanh)

@@ -9,6 +9,7 @@ from torch import nn
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from cnncourse.drawing import optimizers as figures  # noqa: E402
 from cnncourse.lessons import optimizers as L  # noqa: E402
 from cnncourse.optim import OPTIMIZERS  # noqa: E402
 
@@ -62,7 +63,7 @@ def test_momentum_beats_sgd_on_the_ill_conditioned_bowl():
     assert L.steps_to_tolerance(best["momentum"]) < L.steps_to_tolerance(best["sgd"])
     table = L.format_trajectory_table({"quadratic": best})
     assert "SGD + momentum" in table
-    fig = L.draw_trajectories({"quadratic": best})
+    fig = figures.draw_trajectories({"quadratic": best})
     assert fig.axes[0].get_title()
     plt.close(fig)
 
@@ -71,7 +72,7 @@ def test_explore_and_its_drawing():
     t = L.explore("adam", "rosenbrock", lr=0.05, beta1=0.8, beta2=0.99, steps=50)
     assert t.optimizer == "adam" and t.path.shape == (51, 2)
     assert "final loss" in L.summarize_explore(t)
-    fig = L.draw_explore(t)
+    fig = figures.draw_explore(t)
     assert len(fig.axes) == 2
     plt.close(fig)
     assert "diverged" in L.summarize_explore(L.explore("sgd", "rosenbrock", lr=1.0, steps=30))

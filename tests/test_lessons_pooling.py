@@ -32,13 +32,37 @@ def test_shift_images_moves_right_and_down_with_zeros():
     assert torch.equal(x, torch.arange(16.0).view(1, 1, 4, 4))  # input untouched
 
 
-def test_high_frequency_fraction():
-    flat = torch.ones(1, 16, 16)
-    checker = (torch.arange(16).view(-1, 1) + torch.arange(16).view(1, -1)) % 2
-    assert lesson.high_frequency_fraction(flat) == 0.0
-    assert lesson.high_frequency_fraction(checker.float().unsqueeze(0)) == pytest.approx(1.0)
-    smooth = torch.linspace(0, 1, 16).view(1, 1, 16).expand(1, 16, 16)
-    assert lesson.high_frequency_fraction(smooth) < 0.2
+def test_reconstruction_error_is_zero_for_a_perfect_copy_and_one_for_the_mean():
+    g = torch.Generator().manual_seed(0)
+    small = torch.rand(1, 6, 7, generator=g)  # (C, H', W')
+    image = F.interpolate(small.unsqueeze(0), scale_factor=2, mode="bilinear", align_corners=False)[0]  # (1, 12, 14)
+    before = image.clone()
+    assert lesson.reconstruction_error(image, small) == pytest.approx(0.0, abs=1e-12)
+    assert torch.equal(image, before)  # input untouched
+    flat = torch.full((1, 6, 7), image.mean().item())
+    assert lesson.reconstruction_error(image, flat) == pytest.approx(1.0)
+    # an odd-sized image is cropped to the pooled map's coverage, like F.max_pool2d drops the last row
+    odd = F.pad(image, (0, 1, 0, 1), value=5.0)  # (1, 13, 15): the extra row and column are never compared
+    assert lesson.reconstruction_error(odd, small) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_reconstruction_error_max_pool_erases_a_thin_dark_line():
+    page = torch.ones(1, 16, 16)
+    page[0, :, 5] = 0.0  # one dark one-pixel stroke on white paper
+    x = page.unsqueeze(0)
+    lost_max = lesson.reconstruction_error(page, F.max_pool2d(x, 2)[0])
+    lost_avg = lesson.reconstruction_error(page, F.avg_pool2d(x, 2)[0])
+    assert F.max_pool2d(x, 2).min() == 1.0  # the stroke is gone from the max-pooled map
+    assert lost_max > 1.0 and lost_avg < 0.7  # max pooling does worse than painting the page its mean gray
+
+
+def test_reconstruction_error_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"\(C, H, W\)"):
+        lesson.reconstruction_error(torch.rand(1, 1, 8, 8), torch.rand(1, 4, 4))
+    with pytest.raises(ValueError, match="not a pooled map"):
+        lesson.reconstruction_error(torch.rand(1, 8, 8), torch.rand(1, 4, 9))
+    with pytest.raises(ValueError, match="flat"):
+        lesson.reconstruction_error(torch.ones(1, 8, 8), torch.ones(1, 4, 4))
 
 
 def test_strong_edge_survival_max_keeps_all_average_dilutes():
@@ -50,17 +74,19 @@ def test_strong_edge_survival_max_keeps_all_average_dilutes():
     assert lesson.strong_edge_survival(edges, av, 2, quantile=0.9) == 0.0
 
 
-def test_detail_rows_on_a_photo_like_image():
-    g = torch.Generator().manual_seed(0)
-    gray = torch.rand(1, 32, 40, generator=g)
-    rows, base = lesson.detail_rows(gray, kernel_sizes=(2,))
-    by = {r.method: r for r in rows}
-    assert by["max pool"].edge_survival == pytest.approx(1.0)
-    assert by["average pool"].edge_mean_ratio == pytest.approx(1.0, abs=1e-5)
-    assert by["max pool"].edge_mean_ratio > 1.0
-    assert by["average pool"].high_frequency < by["subsample (no pool)"].high_frequency
-    assert by["max pool"].shape == (1, 16, 20) and 0 < base < 1
-    assert "strong edges kept" in lesson.format_detail_rows(rows, base)
+def test_subsample_keeps_the_top_left_pixel_of_each_window():
+    x = torch.arange(35.0).view(1, 1, 5, 7)
+    assert torch.equal(lesson.subsample(x, 2), x[..., 0:4:2, 0:6:2])
+    assert lesson.subsample(x, 2).shape == F.max_pool2d(x, 2).shape
+
+
+def test_sobel_magnitude_is_zero_on_flat_and_large_on_an_edge():
+    flat = torch.full((1, 10, 10), 0.3)
+    step = torch.zeros(1, 10, 10)
+    step[..., 5:] = 1.0
+    assert lesson.sobel_magnitude(flat).abs().max() < 1e-6
+    edges = lesson.sobel_magnitude(step)
+    assert edges.shape == (1, 10, 10) and edges[0, 5, 4:6].min() > 1.0 and edges[0, 5, 0] < 1e-6
 
 
 def test_alternative_rows_and_receptive_fields():
@@ -99,32 +125,17 @@ def test_shift_change_zero_for_no_shift_and_gap_nearly_invariant():
 def test_shifted_accuracy_restores_mode_and_device():
     model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
     model.train()
-    x, y = torch.randn(5, 1, 4, 4), torch.tensor([0, 1, 2, 0, 1])
-    accs = lesson.shifted_accuracy(model, x, y, shifts=(0, 1))
-    assert len(accs) == 2 and all(0 <= a <= 1 for a in accs)
+    x = torch.zeros(4, 1, 4, 4)
+    x[:, 0, 1, 1] = 1.0  # one lit pixel at (1, 1)
+    y = torch.tensor([2, 2, 2, 0])
+    with torch.no_grad():  # class 2 fires on pixel (1, 1) only; class 0 has a bias of 0.5; class 1 never wins
+        model[1].weight.zero_()
+        model[1].bias.copy_(torch.tensor([0.5, -1.0, 0.0]))
+        model[1].weight[2, 1 * 4 + 1] = 1.0
+    accs = lesson.shifted_accuracy(model, x, y, shifts=(0, 1, -1))
+    # unshifted: every image predicted 2 (3 of 4 right); shifted by 1 either way the pixel leaves (1, 1): all 0
+    assert accs == pytest.approx([0.75, 0.25, 0.25])
     assert model.training
-
-
-def test_summarize_runs():
-    rows = lesson.summarize_runs({"a": [(10, 0.9, 2.0), (10, 0.8, 4.0)], "b": [(5, 0.5, 1.0)]})
-    assert rows[0].mean_accuracy == pytest.approx(0.85) and rows[0].spread == pytest.approx(0.05)
-    assert rows[0].mean_seconds == pytest.approx(3.0) and rows[1].spread == 0
-    assert "test accuracy" in lesson.format_run_summaries(rows)
-    with pytest.raises(ValueError):
-        lesson.summarize_runs({"empty": []})
-
-
-@pytest.mark.parametrize(("head", "params"), [("fc", 21_578), ("gap", 6_218)])
-def test_head_net(head, params):
-    net = lesson.HeadNet(head)
-    assert sum(p.numel() for p in net.parameters()) == params
-    assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
-
-
-def test_head_net_gap_takes_any_size_and_rejects_unknown_head():
-    assert lesson.HeadNet("gap")(torch.zeros(1, 1, 36, 36)).shape == (1, 10)
-    with pytest.raises(ValueError, match="unknown head"):
-        lesson.HeadNet("mean")
 
 
 @pytest.mark.parametrize(("kind", "k", "s"), [("max", 2, 2), ("avg", 3, 2), ("max", 2, 3), ("avg", 1, 1)])
@@ -137,16 +148,6 @@ def test_pool_view_matches_pytorch(kind, k, s):
     assert str(view.out_shape) in lesson.summarize_pool_view(view)
 
 
-def test_pool_view_rejects_unknown_kind_and_draws():
+def test_pool_view_rejects_unknown_kind():
     with pytest.raises(ValueError, match="kind"):
         lesson.pool_view(torch.rand(1, 8, 8), "median")
-    fig = lesson.draw_pool_view(lesson.pool_view(torch.rand(1, 8, 8), "max", 2, 2))
-    assert len(fig.axes) == 2 and fig.axes[1].get_title().startswith("max pool")
-
-
-def test_draws_return_figures():
-    gray = torch.rand(1, 32, 32)
-    fig = lesson.draw_max_vs_avg(gray, kernel_size=2)
-    assert len(fig.axes) == 6
-    fig = lesson.draw_shift_change({"a": {"no pooling": [0.1, 0.2]}, "b": {"no pooling": [0.1, 0.3]}}, (1, 2))
-    assert len(fig.axes) == 2

@@ -61,3 +61,56 @@ def test_normalisation_leak_reports_both():
     leak = pp.normalisation_leak(train, held)
     assert leak["whole mean"] > leak["train mean"]
     assert leak["held-out mean (whole stats)"] < leak["held-out mean (train stats)"]
+
+
+def test_flip_labels_changes_the_marked_labels_to_other_classes():
+    labels = torch.arange(10).repeat(50)
+    noisy, flipped = pp.flip_labels(labels, 0.3, seed=0)
+    assert noisy.shape == labels.shape and flipped.dtype == torch.bool
+    assert torch.equal(noisy != labels, flipped)  # every flipped label changed, no other did
+    assert 0.2 < flipped.float().mean() < 0.4
+    assert noisy.min() >= 0 and noisy.max() <= 9
+    again, _ = pp.flip_labels(labels, 0.3, seed=0)
+    assert torch.equal(again, noisy) and torch.equal(labels, torch.arange(10).repeat(50))
+    assert torch.equal(pp.flip_labels(labels, 0.0)[0], labels)
+
+
+def test_shift_images_moves_pixels_and_fills_zeros():
+    x = torch.zeros(1, 1, 5, 5)
+    x[0, 0, 1, 2] = 1
+    y = pp.shift_images(x, 2, 1)
+    assert y.shape == x.shape and y[0, 0, 2, 4] == 1 and y.sum() == 1
+    assert pp.shift_images(x, 3, 0).sum() == 0  # moved out of the frame
+    assert torch.equal(pp.shift_images(x, 0, 0), x)
+
+
+def test_correct_on_marks_right_predictions_and_restores_mode():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    model.train()
+    x, y = torch.rand(7, 1, 4, 4), torch.randint(0, 3, (7,))
+    right = pp.correct_on(model, x, y, batch_size=3)
+    assert model.training and right.dtype == torch.bool
+    assert torch.equal(right, model(x).argmax(1) == y)
+    shifted = pp.correct_on(model, x, y, shift=1)
+    assert torch.equal(shifted, model(pp.shift_images(x, 1, 1)).argmax(1) == y)
+
+
+def test_crop_boxes_match_the_transform_and_keep_the_global_rng():
+    from torchvision.transforms import v2
+
+    crop = v2.RandomResizedCrop(28)
+    state = torch.random.get_rng_state()
+    boxes = pp.crop_boxes(crop, 20, (28, 28), seed=3)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert boxes == pp.crop_boxes(crop, 20, (28, 28), seed=3)
+    assert all(0 <= t and 0 <= l and t + h <= 28 and l + w <= 28 for t, l, h, w in boxes)
+    full = pp.crop_boxes(v2.RandomResizedCrop(28, scale=(1.0, 1.0), ratio=(1.0, 1.0)), 3, (28, 28))
+    assert full == [(0, 0, 28, 28)] * 3
+
+
+def test_ink_kept_is_the_share_inside_the_box():
+    x = torch.zeros(2, 1, 4, 4)
+    x[:, 0, 0, 0] = 1
+    x[:, 0, 3, 3] = 3
+    kept = pp.ink_kept(x, [(0, 0, 2, 2), (0, 0, 4, 4)])
+    assert torch.allclose(kept, torch.tensor([0.25, 1.0]))

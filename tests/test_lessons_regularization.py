@@ -10,6 +10,7 @@ from torch import nn
 matplotlib.use("Agg")
 
 from cnncourse.data import ImageSet  # noqa: E402
+from cnncourse.drawing import regularization as figures  # noqa: E402
 from cnncourse.lessons import regularization as L  # noqa: E402
 from cnncourse.models import LeNet5  # noqa: E402
 
@@ -135,7 +136,7 @@ def test_dropout_view_is_pure_and_consistent(p):
         torch.testing.assert_close(v.channel, maps * v.channel_mask[:, None, None] / (1 - p))
     assert not torch.isnan(v.element).any() and not torch.isnan(v.channel).any()
     assert "channels" in L.summarize_dropout_view(v)
-    fig = L.draw_dropout_view(v)
+    fig = figures.draw_dropout_view(v)
     assert len(fig.axes) == 3
 
 

@@ -1,7 +1,7 @@
 """What every chapter notebook promises, checked without running it.
 
 - portable: no shell commands or magics, no absolute paths, so it runs on Windows, macOS and Linux;
-- the first code cell states the cnncourse version it needs (``runtime.require``) and describes the set-up;
+- the first code cell is the bootstrap cell (checked in tests/test_bootstrap.py);
 - a papermill ``parameters`` cell exists;
 - it ends with its self-check quiz;
 - its run-time label matches a measured run (``notebooks/timings.json``) within 2x;
@@ -49,10 +49,8 @@ def test_only_checked_cells_keep_outputs(path):
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
-def test_chapter_starts_with_version_check_and_parameters(path):
+def test_chapter_has_a_parameters_cell(path):
     cells = code_cells(path)
-    assert "runtime.require(" in cells[0].source and "runtime.describe()" in cells[0].source, \
-        f"{path.name}: the first code cell must call runtime.require(...) and runtime.describe()"
     assert any("parameters" in c.metadata.get("tags", []) for c in cells), f"{path.name}: no papermill parameters cell"
 
 

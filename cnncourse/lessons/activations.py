@@ -1,10 +1,11 @@
-"""Chapter 03's compute functions: activation curves and their derivatives, dead units,
-sparsity, gradient norms through deep nets, and the activation explorer.
+"""Chapter 03's compute functions: activation curves and their derivatives, dead units and
+their revival, sparsity, gradient norms and signal spread through deep nets, and the
+activation explorer.
 
 Every function takes tensors or a model and returns numbers, tensors or a small dataclass;
 it never trains, moves or changes the model it is given (forward passes run in eval mode
-and the mode is restored; gradient probes run on a copy). The ``draw_*`` functions are
-thin matplotlib layers over those results. The activations themselves live in
+and the mode is restored; gradient probes run on a copy). The figures are drawn by
+:mod:`cnncourse.drawing.activations`; the activations themselves live in
 :mod:`cnncourse.layers.activations`.
 
 Taught in notebooks/03_activations.ipynb.
@@ -12,11 +13,9 @@ Taught in notebooks/03_activations.ipynb.
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -33,15 +32,16 @@ __all__ = [
     "format_autograd_table",
     "Curve",
     "activation_curve",
-    "draw_curve",
     "summarize_curve",
-    "draw_all_curves",
     "unit_activity",
+    "dead_units",
     "dead_fraction",
+    "dead_share",
+    "revived_fraction",
     "zero_fraction",
     "deep_mlp",
     "layer_gradient_norms",
-    "draw_gradient_norms",
+    "signal_spread",
     "swish_betas",
     "format_table",
 ]
@@ -163,40 +163,6 @@ def summarize_curve(c: Curve) -> str:
             f"max |f' - autograd| = {c.grad_error:.1e}")
 
 
-def draw_curve(c: Curve, ax=None):
-    """f (solid) and f' (dashed) with autograd's f' (dots) on one axis."""
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 3.4))
-    else:
-        fig = ax.figure
-    x = c.x.numpy()
-    ax.axhline(0, color="0.6", lw=0.8)
-    ax.axvline(0, color="0.6", lw=0.8)
-    ax.plot(x, c.f.numpy(), lw=2, label="f(x)")
-    ax.plot(x, c.df.numpy(), "--", lw=2, label="f'(x), closed form")
-    ax.plot(x[::20], c.df_autograd.numpy()[::20], "o", ms=3, color="k", label="f'(x), autograd")
-    knob = f" ({c.knob} = {c.value:.2f})" if c.knob else ""
-    ax.set(title=f"{c.name}{knob}", xlabel="x", ylabel="value", ylim=(-1.6, 3.2))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    return fig
-
-
-def draw_all_curves(names: Sequence[str] = EXPLORER_CHOICES, ncols: int = 3):
-    """A grid of :func:`draw_curve` panels, one per activation at its default knob."""
-    nrows = math.ceil(len(names) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 2.9 * nrows), squeeze=False)
-    for ax in axes.flat[len(names):]:
-        ax.axis("off")
-    for name, ax in zip(names, axes.flat):
-        draw_curve(activation_curve(name), ax=ax)
-        ax.legend().set_visible(ax is axes.flat[0])
-    fig.suptitle("activations f (solid) and their derivatives f' (dashed; dots: autograd)")
-    fig.tight_layout()
-    return fig
-
-
 # ----------------------------------------------------------------------------- dead units and sparsity
 
 
@@ -227,21 +193,53 @@ def unit_activity(model: nn.Module, images: torch.Tensor, layers: Sequence[str] 
     return {n: captured[n] for n in layers}
 
 
-def dead_fraction(model: nn.Module, images: torch.Tensor, layers: Sequence[str] | None = None) -> dict[str, float]:
-    """Fraction of units whose pre-activation is <= 0 on EVERY image of ``images``.
+def dead_units(model: nn.Module, images: torch.Tensor, layers: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+    """Which units are off for EVERY image of ``images``: ``{layer: bool tensor (units,)}``.
 
     A unit is one feature of a linear layer, or one channel (filter) of a convolution: the
-    channel counts as dead when it is <= 0 at every position of every image. For ReLU such
-    a unit outputs 0 and gets 0 gradient for the whole batch ("dead"); for Leaky ReLU it is
-    only quiet: its gradient is the slope, not 0, so it can come back.
+    channel counts as off when its pre-activation is <= 0 at every position of every image.
+    For ReLU such a unit outputs 0 and gets gradient 0 from all of ``images`` ("dead" on
+    them); for Leaky ReLU it is only quiet: its gradient is the slope, not 0. Pass the
+    whole training set to ask "does any training image still reach this unit?".
     """
-    fractions = {}
+    masks = {}
     for n, (pre, _) in unit_activity(model, images, layers).items():
         never = (pre <= 0).all(dim=0)  # (features,) or (C, H, W)
         if never.ndim == 3:
             never = never.flatten(1).all(dim=1)  # (C,)
-        fractions[n] = never.float().mean().item()
-    return fractions
+        masks[n] = never
+    return masks
+
+
+def dead_fraction(model: nn.Module, images: torch.Tensor, layers: Sequence[str] | None = None) -> dict[str, float]:
+    """Per layer, the fraction of units off for every image of ``images`` (see :func:`dead_units`)."""
+    return {n: m.float().mean().item() for n, m in dead_units(model, images, layers).items()}
+
+
+def dead_share(masks: dict[str, torch.Tensor]) -> float:
+    """The share of all units (every layer of ``masks``, from :func:`dead_units`) that are dead."""
+    total = sum(m.numel() for m in masks.values())
+    if total == 0:
+        raise ValueError("dead_share: the masks hold no units; take them with dead_units on a model with activation layers")
+    return sum(int(m.sum()) for m in masks.values()) / total
+
+
+def revived_fraction(dead_then: dict[str, torch.Tensor], dead_now: dict[str, torch.Tensor]) -> float:
+    """Of all units dead in ``dead_then`` (masks from :func:`dead_units`), the share alive in ``dead_now``.
+
+    Both are masks of the same model at two moments (e.g. at initialisation and after
+    training), on the same images. A ReLU unit that is dead gets no gradient itself, so
+    when it fires again the change came from below: the layers that feed it moved its inputs.
+    """
+    if set(dead_then) != set(dead_now):
+        raise ValueError(f"revived_fraction: the masks cover different layers ({sorted(dead_then)} vs {sorted(dead_now)}); "
+                         "take both with dead_units on the same model")
+    dead = sum(int(dead_then[n].sum()) for n in dead_then)
+    if dead == 0:
+        raise ValueError("revived_fraction: no unit was dead in dead_then, so there is nothing to revive; "
+                         "measure on more images or at a moment when some units are off")
+    revived = sum(int((dead_then[n] & ~dead_now[n]).sum()) for n in dead_then)
+    return revived / dead
 
 
 def zero_fraction(model: nn.Module, images: torch.Tensor, layers: Sequence[str] | None = None) -> dict[str, float]:
@@ -294,20 +292,15 @@ def layer_gradient_norms(model: nn.Module, images: torch.Tensor, labels: torch.T
     return [m.weight.grad.norm().item() for m in probe.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
 
 
-def draw_gradient_norms(norms: dict[str, Sequence[float]], title: str | None = None, ax=None):
-    """Gradient norm by layer (log scale), one line per activation."""
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 3.8))
-    else:
-        fig = ax.figure
-    for label, values in norms.items():
-        ax.semilogy(range(1, len(values) + 1), values, "o-", ms=3, label=label)
-    ax.set(xlabel="layer (1 = next to the input)", ylabel="‖∂loss/∂W‖ (log scale)",
-           title=title or "gradient norm per layer")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+def signal_spread(model: nn.Module, images: torch.Tensor) -> list[float]:
+    """How much each activation layer's input still depends on the image, input side first.
+
+    For every activation layer: the standard deviation over ``images`` of each unit's
+    pre-activation, averaged over the units (for a convolution: over channels and positions).
+    Near 0 means every image reaches that layer as almost the same vector, so the layers
+    above cannot tell the images apart, whatever the optimiser does.
+    """
+    return [pre.std(dim=0).mean().item() for pre, _ in unit_activity(model, images).values()]
 
 
 # ----------------------------------------------------------------------------- small helpers

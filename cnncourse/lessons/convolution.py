@@ -1,35 +1,41 @@
-"""Chapter 02's compute functions: hand-made kernels, multi-channel convolution by hand,
-receptive fields, padding modes, per-setting costs, timings and the convolution explorer.
+"""Chapter 02's compute functions: hand-made kernels, how edge-like learned kernels are, the
+dot-pair task behind kernel size, multi-channel convolution by hand, receptive fields, border
+reach and padding modes, per-setting costs (counted and measured), timings and the explorer.
 
 Every function takes tensors or numbers and returns numbers, tensors or a small dataclass;
-nothing here changes its inputs. The ``draw_*`` functions are thin matplotlib layers over
-those results. The convolution itself (loops, im2col, sizes, costs) lives in
-:mod:`cnncourse.layers.conv`.
+nothing here changes its inputs, and nothing here draws: the figures are in
+:mod:`cnncourse.drawing.convolution`. The convolution itself (loops, im2col, sizes, costs)
+lives in :mod:`cnncourse.layers.conv`.
 
 Taught in notebooks/02_convolution.ipynb.
 """
 from __future__ import annotations
 
+import copy
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
-from matplotlib.patches import Rectangle
-from matplotlib.ticker import MaxNLocator
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from ..layers.conv import conv_flops, conv_output_size, conv_params, pad2d
 
 __all__ = [
     "hand_kernels",
     "apply_kernels",
-    "draw_kernel_gallery",
     "kernel_smoothness",
+    "edge_bank",
+    "edge_likeness",
+    "dot_pairs",
     "channel_by_channel",
     "input_footprint",
+    "footprint_span",
+    "pixel_reach",
+    "counted_macs",
     "CostRow",
     "cost_row",
     "format_cost_rows",
@@ -37,7 +43,6 @@ __all__ = [
     "size_rows",
     "format_size_rows",
     "padding_border_error",
-    "draw_padding_modes",
     "group_isolation",
     "time_call",
     "time_implementations",
@@ -45,7 +50,6 @@ __all__ = [
     "edge_kernel",
     "ConvView",
     "conv_view",
-    "draw_conv_view",
     "summarize_conv_view",
 ]
 
@@ -91,39 +95,6 @@ def apply_kernels(image: torch.Tensor, kernels: dict[str, torch.Tensor]) -> dict
     return out
 
 
-def draw_kernel_gallery(image: torch.Tensor, maps: dict[str, torch.Tensor], kernels: dict[str, torch.Tensor],
-                        title: str = "Hand-made kernels on a real photo"):
-    """The photo, then each feature map with its kernel's weights printed in the corner."""
-    names = list(maps)
-    ncols = 4
-    nrows = -(-(len(names) + 1) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 2.6 * nrows))
-    axes = axes.flat
-    axes[0].imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
-    axes[0].set_title("input (gray photo)")
-    for ax, name in zip(axes[1:], names):
-        m = maps[name]
-        signed = name in ("edge (Laplacian)", "Sobel x", "Sobel y")
-        if signed:
-            lim = m.abs().quantile(0.995).item() or 1.0
-            ax.imshow(m.numpy(), cmap="bwr", vmin=-lim, vmax=lim)
-        else:
-            ax.imshow(m.numpy(), cmap="gray", vmin=0, vmax=max(1.0, m.quantile(0.995).item()) if name == "Sobel magnitude" else 1)
-        ax.set_title(name + (" (blue < 0 < red)" if signed else ""), fontsize=9)
-        if name in kernels:
-            text = "\n".join(" ".join(f"{v:5.2f}" for v in row) for row in kernels[name].tolist())
-            ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=6, family="monospace",
-                    va="bottom", bbox=dict(fc="white", alpha=0.8, lw=0))
-    for ax in fig.axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for ax in fig.axes[len(names) + 1:]:  # unused tiles
-        ax.set_axis_off()
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
 def kernel_smoothness(weight: torch.Tensor) -> float:
     """Correlation between horizontally and vertically neighbouring weights of conv kernels.
 
@@ -136,6 +107,79 @@ def kernel_smoothness(weight: torch.Tensor) -> float:
     a = torch.cat([w[..., :, :-1].flatten(), w[..., :-1, :].flatten()])
     b = torch.cat([w[..., :, 1:].flatten(), w[..., 1:, :].flatten()])
     return float((a * b).sum() / (a.square().sum().sqrt() * b.square().sum().sqrt()).clamp_min(1e-12))
+
+
+def edge_bank(kernel_size: int, orientations: int = 8) -> torch.Tensor:
+    """Oriented edge and stroke detectors (2 * orientations, K, K), each zero-mean with unit norm.
+
+    For each of ``orientations`` angles in [0, pi): the first derivative of a Gaussian across
+    that direction (an edge: dark on one side, bright on the other, like Sobel) and the second
+    derivative (a bar or stroke: one sign in the middle, the other on both sides). Gaussian
+    sigma = K / 4, so the pattern fills the kernel.
+    """
+    if int(kernel_size) < 2:
+        raise ValueError(f"edge_bank needs kernel_size >= 2 (a 1x1 kernel has no edges); got {kernel_size!r}")
+    K = int(kernel_size)
+    r = torch.arange(K, dtype=torch.float64) - (K - 1) / 2
+    yy, xx = torch.meshgrid(r, r, indexing="ij")
+    sigma = K / 4
+    filters = []
+    for t in torch.arange(orientations, dtype=torch.float64) * math.pi / orientations:
+        u = xx * torch.cos(t) + yy * torch.sin(t)  # across the edge
+        v = -xx * torch.sin(t) + yy * torch.cos(t)  # along it
+        g = torch.exp(-(u**2 + v**2) / (2 * sigma**2))
+        filters += [u * g, (u**2 / sigma**2 - 1) * g]
+    bank = torch.stack(filters)  # (2 * orientations, K, K)
+    bank = bank - bank.mean(dim=(1, 2), keepdim=True)
+    return (bank / bank.flatten(1).norm(dim=1)[:, None, None]).float()
+
+
+def edge_likeness(weight: torch.Tensor) -> float:
+    """How much conv kernels look like oriented edge or stroke detectors, 0..1 (mean over kernels).
+
+    weight (C_out, C_in, K, K); each kernel (every input-channel slice) is centred and
+    normalised, then compared with every filter of :func:`edge_bank` by the absolute cosine
+    similarity; a kernel scores its best match. 1 means an exact edge/stroke detector (in
+    either polarity); random 5x5 kernels score about 0.35 (a best match out of 16 by chance).
+    """
+    w = weight.detach().float().cpu()
+    if w.ndim != 4 or w.shape[-1] != w.shape[-2]:
+        raise ValueError(f"edge_likeness expects square conv kernels (C_out, C_in, K, K); got {tuple(w.shape)}")
+    w = w.flatten(0, 1)  # (C_out * C_in, K, K)
+    w = w - w.mean(dim=(1, 2), keepdim=True)
+    w = w / w.flatten(1).norm(dim=1).clamp_min(1e-12)[:, None, None]
+    bank = edge_bank(w.shape[-1])
+    return float((w.flatten(1) @ bank.flatten(1).T).abs().max(dim=1).values.mean())
+
+
+# ----------------------------------------------------------------------------- kernel size: the dot-pair task
+
+def dot_pairs(n: int, gap: int, size: int = 24, pairs: int = 6, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images of dot pairs whose ORIENTATION is the class, at a chosen scale ``gap``.
+
+    Returns images (n, 1, size, size) in {0, 1} and labels (n,): 0 = every pair is horizontal
+    (dots ``gap`` pixels apart along x), 1 = every pair is vertical. Each image holds ``pairs``
+    pairs at random positions; positions wrap around the border (mod ``size``) so every pixel
+    is equally likely to hold a dot in both classes. A K x K window can hold both dots of a
+    pair only when ``gap <= K - 1``: for wider gaps, every patch it sees is drawn from the same
+    distribution in both classes, so a one-layer K x K network is at chance.
+    """
+    if int(gap) < 1 or int(gap) >= int(size):
+        raise ValueError(f"dot_pairs: gap must be between 1 and size - 1 = {size - 1}; got {gap!r}")
+    if int(n) < 1 or int(pairs) < 1:
+        raise ValueError(f"dot_pairs: n and pairs must be >= 1; got n={n!r}, pairs={pairs!r}")
+    g = torch.Generator().manual_seed(int(seed))
+    labels = torch.randint(0, 2, (n,), generator=g)
+    y1 = torch.randint(0, size, (n, pairs), generator=g)
+    x1 = torch.randint(0, size, (n, pairs), generator=g)
+    horizontal = (labels == 0)[:, None].expand(n, pairs)
+    y2 = torch.where(horizontal, y1, (y1 + gap) % size)
+    x2 = torch.where(horizontal, (x1 + gap) % size, x1)
+    images = torch.zeros(n, 1, size, size)
+    rows = torch.arange(n)[:, None].expand(n, pairs)
+    images[rows, 0, y1, x1] = 1.0
+    images[rows, 0, y2, x2] = 1.0
+    return images, labels
 
 
 # ----------------------------------------------------------------------------- multi-channel by hand
@@ -173,9 +217,39 @@ def input_footprint(model: nn.Module, in_channels: int, size: int) -> torch.Tens
     return x.grad[0].abs().sum(0) > 0
 
 
-def _positive_copy(model: nn.Module) -> nn.Module:
-    import copy
+def footprint_span(seen: torch.Tensor) -> int:
+    """The receptive field read off a footprint mask (H, W) bool: rows from first to last seen pixel."""
+    rows = seen.any(dim=1).nonzero().flatten()
+    return int(rows[-1] - rows[0] + 1) if rows.numel() else 0
 
+
+def pixel_reach(size: int, kernel_size: int, padding: int = 0, stride: int = 1) -> torch.Tensor:
+    """How many output pixels each input pixel feeds: a (size, size) int tensor.
+
+    Measured through autograd: with an all-ones K x K kernel, the gradient of the sum of all
+    outputs with respect to input pixel (i, j) counts the windows that contain it. Without
+    padding a corner pixel is in one window and a centre pixel in K²: the border is used less,
+    the "information lost at the border" that padding reduces.
+    """
+    x = torch.zeros(1, 1, size, size, dtype=torch.float64, requires_grad=True)
+    ones = torch.ones(1, 1, kernel_size, kernel_size, dtype=torch.float64)
+    F.conv2d(x, ones, stride=stride, padding=padding).sum().backward()
+    return x.grad[0, 0].round().long()
+
+
+def counted_macs(module: nn.Module, x: torch.Tensor) -> int:
+    """Multiply-accumulates of one forward pass of ``module`` on ``x``, counted by PyTorch.
+
+    ``torch.utils.flop_counter.FlopCounterMode`` records the FLOPs of every convolution and
+    matrix multiply that actually runs (2 per multiply-accumulate); half of its total is
+    comparable with :func:`cnncourse.layers.conv_flops`.
+    """
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        module(x)
+    return counter.get_total_flops() // 2
+
+
+def _positive_copy(model: nn.Module) -> nn.Module:
     probe = copy.deepcopy(model).double()
     with torch.no_grad():
         for p in probe.parameters():
@@ -306,23 +380,6 @@ def padding_border_error(image: torch.Tensor, kernel_size: int = 7, border: int 
         blurred = F.conv2d(pad2d(x, P, mode=mode), weight, groups=C)  # (1, C, H, W), depthwise
         errors[mode] = (blurred - x)[..., frame].abs().mean().item()
     return errors
-
-
-def draw_padding_modes(patch: torch.Tensor, pad: int, title: str = "Padding modes on the photo's corner"):
-    """The corner ``patch`` (C, h, w) padded by ``pad`` in each mode; the original area outlined."""
-    fig, axes = plt.subplots(1, len(PADDING_MODES), figsize=(3.2 * len(PADDING_MODES), 3.4))
-    for ax, mode in zip(axes, PADDING_MODES):
-        padded = pad2d(patch.unsqueeze(0), pad, mode=mode)[0]
-        ax.imshow(padded.permute(1, 2, 0).clamp(0, 1).numpy() if padded.shape[0] == 3 else padded[0].numpy(),
-                  cmap="gray", vmin=0, vmax=1)
-        h, w = patch.shape[-2:]
-        ax.add_patch(Rectangle((pad - 0.5, pad - 0.5), w, h, fill=False, ec="yellow", lw=1.5, ls="--"))
-        ax.set_title(f"{mode}" + (" (= 'zeros', the default)" if mode == "zeros" else ""), fontsize=9)
-        ax.set_xlabel("x (pixels)")
-    axes[0].set_ylabel("y (pixels)")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
 
 
 # ----------------------------------------------------------------------------- grouped convolution
@@ -485,61 +542,3 @@ def summarize_conv_view(view: ConvView) -> str:
     return (f"{layer}: {c}x{h}x{w} -> {oc}x{oh}x{ow}, {view.params:,} parameters, "
             f"{view.macs / 1e6:.2f} M MACs, receptive field {view.receptive_field}x{view.receptive_field}, "
             f"output 0 reads {view.channels_seen} of {c} input channels")
-
-
-def draw_conv_view(view: ConvView):
-    """Left: the kernel's taps on the input grid for two neighbouring outputs. Middle: the
-    input photo. Right: output channel 0 at its true size relative to the input.
-
-    Kept lean for the explorer (< 150 ms per update): fixed layout, no tick labels (sizes are
-    in the titles), a small low-dpi figure; rendering text and PNG is most of the cost.
-    """
-    fig, (ax_rf, ax_in, ax_out) = plt.subplots(1, 3, figsize=(9, 2.7), dpi=72,
-                                             gridspec_kw=dict(width_ratios=[1, 1.4, 1.4]))
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.04, top=0.78, wspace=0.08)  # fixed: tight_layout is slow
-    _draw_taps(ax_rf, view)
-    H, W = view.input_shape[1:]
-    ax_in.imshow(view.image.permute(1, 2, 0).numpy())
-    ax_in.set_title(f"input {H}x{W} (x: width, y: height)", fontsize=9)
-    if view.error:
-        ax_out.text(0.5, 0.5, view.error.replace(": ", ":\n", 1), ha="center", va="center", wrap=True,
-                    fontsize=8, color="red", transform=ax_out.transAxes)
-    else:
-        m = view.feature_map
-        lim = m.abs().max().item() or 1.0
-        # extent in input pixels: each output pixel covers `stride` input pixels
-        ax_out.imshow(m.numpy(), cmap="bwr", vmin=-lim, vmax=lim,
-                      extent=(0, m.shape[1] * view.stride, m.shape[0] * view.stride, 0))
-        ax_out.set(xlim=(0, W), ylim=(H, 0))
-        ax_out.set_title(f"output channel 0: {m.shape[0]}x{m.shape[1]} (drawn at input scale)", fontsize=9)
-    for ax in (ax_in, ax_out):
-        ax.set_xticks([])
-        ax.set_yticks([])
-    return fig
-
-
-def _draw_taps(ax, view: ConvView) -> None:
-    """Grid of input cells: padding grey, taps of output (0, 0) blue, of output (0, 1) orange dots.
-
-    Drawn as one small RGB image plus one scatter (not a patch per cell) to stay fast.
-    """
-    K, S, P, D = view.kernel_size, view.stride, view.padding, view.dilation
-    span = D * (K - 1) + 1
-    rows, cols = span + 1, span + S + 1
-    grid = torch.ones(rows, cols, 3)  # white input pixels
-    grid[:P, :] = 0.82  # padding rows and columns (top, left)
-    grid[:, :P] = 0.82
-    taps = torch.arange(K) * D
-    blue = torch.tensor([0.45, 0.62, 0.85])
-    grid[taps[:, None], taps[None, :]] = blue
-    ax.imshow(grid.numpy(), extent=(-0.5, cols - 0.5, rows - 0.5, -0.5), interpolation="nearest")
-    # cell borders as two line collections (minor ticks + grid cost ~10x more to render)
-    ax.vlines(torch.arange(cols + 1).numpy() - 0.5, -0.5, rows - 0.5, color="0.6", lw=0.5)
-    ax.hlines(torch.arange(rows + 1).numpy() - 0.5, -0.5, cols - 0.5, color="0.6", lw=0.5)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if not view.error:
-        yy, xx = torch.meshgrid(taps, taps + S, indexing="ij")
-        ax.scatter(xx.flatten().numpy(), yy.flatten().numpy(), s=12, color="tab:orange", zorder=3)
-    ax.add_patch(Rectangle((-0.5, -0.5), span, span, fill=False, ec="tab:blue", lw=2))
-    ax.set_title(f"receptive field {span}x{span}\nblue: output (0,0), dots: (0,1)\ngrey: padding", fontsize=8)

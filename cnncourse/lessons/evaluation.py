@@ -1,23 +1,20 @@
-"""Chapter 11's compute functions: metrics from a confusion matrix, k-fold cross-validation,
-grid vs random search, early stopping, and three ensembles of small CNNs (bagging, SAMME
-boosting, stacking).
+"""Chapter 11's compute: a small CNN trained quietly, metrics from a confusion matrix, the early-stopping
+rule, search candidates, label noise, bootstrap indices and SAMME's vote weight.
 
-Every compute function takes tensors, :class:`cnncourse.data.ImageSet` s or numbers and returns
-numbers, tensors or a small dataclass; nothing here changes its inputs. Splitting and search
-spaces come from scikit-learn (``StratifiedKFold``, ``ParameterGrid``, ``ParameterSampler``,
-``LogisticRegression``); training goes through :func:`cnncourse.train.fit`. The ``draw_*``
-functions are thin matplotlib layers.
+Small plumbing and pure compute only: the experiments themselves (the loops over folds, settings,
+seeds and ensemble members, the training calls and the ``cnncourse.stats`` decisions) are written
+in the notebook's cells. Every function takes tensors, :class:`cnncourse.data.ImageSet` s or numbers
+and returns numbers, tensors or a new ImageSet; nothing here changes its inputs. Search spaces come
+from scikit-learn (``ParameterGrid``, ``ParameterSampler``); training goes through
+:func:`cnncourse.train.fit`. Its figures are in ``cnncourse.drawing.evaluation``.
 
 Taught in notebooks/11_evaluation_tuning.ipynb.
 """
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass, field
 from typing import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -30,32 +27,18 @@ __all__ = [
     "small_cnn",
     "train_small_cnn",
     "accuracy",
+    "correct",
     "precision_recall_f1",
     "format_metrics",
-    "mean_std",
-    "CVResult",
-    "cross_validate",
+    "with_label_noise",
     "grid_candidates",
     "random_candidates",
-    "SearchResult",
-    "run_search",
-    "best_of",
     "format_params",
-    "format_search",
-    "draw_search",
+    "pick_by_validation",
     "early_stopping_epochs",
     "early_stopping_by_fit",
-    "EarlyStoppingRun",
-    "compare_early_stopping",
-    "format_early_stopping",
-    "draw_early_stopping",
     "bootstrap_indices",
-    "EnsembleResult",
-    "bagging",
     "samme_alpha",
-    "samme_boosting",
-    "stacking",
-    "format_ensembles",
 ]
 
 
@@ -90,6 +73,12 @@ def train_small_cnn(train: ImageSet, val: ImageSet | None = None, *, lr: float =
 def accuracy(probabilities: Tensor, labels: Tensor) -> float:
     """Fraction of rows of ``probabilities`` (N, K) whose argmax equals ``labels`` (N,)."""
     return float((probabilities.argmax(1) == labels).double().mean())
+
+
+def correct(model: nn.Module, dataset: ImageSet) -> np.ndarray:
+    """Which images of ``dataset`` the model classifies correctly: a boolean (N,) array, for
+    :func:`cnncourse.stats.test_set_comparison`."""
+    return (predict(model, dataset.images).argmax(1) == dataset.labels).numpy()
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -129,50 +118,19 @@ def format_metrics(confusion: Tensor, classes: Sequence[str] | None = None) -> s
     return "\n".join(lines)
 
 
-def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof = 1; 0 for a single value)."""
-    v = np.asarray(list(values), dtype=float)
-    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
+def with_label_noise(dataset: ImageSet, fraction: float, seed: int = 0) -> ImageSet:
+    """A copy of ``dataset`` whose labels are replaced, for a random ``fraction`` of the samples, by a
+    class drawn uniformly from all classes (so about ``fraction·(K−1)/K`` of the labels become wrong).
 
-
-# ----------------------------------------------------------------------------- k-fold cross-validation
-
-@dataclass
-class CVResult:
-    """Held-out accuracy of each of the k folds (in fold order) and the fold sizes."""
-
-    fold_acc: list[float]
-    fold_sizes: list[int]
-    seconds: float
-
-    @property
-    def mean(self) -> float:
-        return mean_std(self.fold_acc)[0]
-
-    @property
-    def std(self) -> float:
-        return mean_std(self.fold_acc)[1]
-
-
-def cross_validate(dataset: ImageSet, k: int = 5, seed: int = 0, **train_kwargs) -> CVResult:
-    """Stratified k-fold cross-validation of :func:`train_small_cnn` (k-折交叉验证).
-
-    scikit-learn's ``StratifiedKFold(k, shuffle=True, random_state=seed)`` splits the samples into
-    k folds with the class proportions of the whole; each fold is held out once while a fresh
-    model (same seed) trains on the other k − 1.
+    The images are shared, the labels are a new tensor; ``dataset`` is unchanged.
     """
-    from sklearn.model_selection import StratifiedKFold
-
-    start = time.perf_counter()
-    labels = dataset.labels.cpu().numpy()
-    folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    accs, sizes = [], []
-    for train_idx, test_idx in folds.split(np.zeros(len(labels)), labels):
-        held_out = dataset.subset(test_idx)
-        model, _ = train_small_cnn(dataset.subset(train_idx), seed=seed, **train_kwargs)
-        accs.append(accuracy(predict(model, held_out.images), held_out.labels))
-        sizes.append(len(test_idx))
-    return CVResult(accs, sizes, time.perf_counter() - start)
+    if not 0.0 <= float(fraction) <= 1.0:
+        raise ValueError(f"with_label_noise: fraction must be in [0, 1]; got {fraction!r}")
+    rng = np.random.default_rng(seed)
+    labels = dataset.labels.clone()
+    hit = torch.from_numpy(rng.random(len(labels)) < float(fraction))
+    labels[hit] = torch.from_numpy(rng.integers(0, len(dataset.classes), int(hit.sum()))).to(labels.dtype)
+    return ImageSet(dataset.images, labels, dataset.classes, dataset.name)
 
 
 # ----------------------------------------------------------------------------- grid vs random search
@@ -197,67 +155,19 @@ def random_candidates(distributions: dict, n: int, seed: int = 0) -> list[dict]:
             for params in ParameterSampler(distributions, n_iter=n, random_state=seed)]
 
 
-@dataclass
-class SearchResult:
-    """One trained setting: its parameters, validation accuracy, and the trained model."""
-
-    params: dict
-    val_acc: float
-    seconds: float
-    model: nn.Module | None = field(default=None, repr=False)
-
-
-def run_search(candidates: Sequence[dict], train: ImageSet, val: ImageSet, seed: int = 0,
-               **train_kwargs) -> list[SearchResult]:
-    """Train one small CNN per candidate (same seed for all) and score it on ``val``."""
-    results = []
-    for params in candidates:
-        start = time.perf_counter()
-        model, _ = train_small_cnn(train, seed=seed, **{**train_kwargs, **params})
-        acc = accuracy(predict(model, val.images), val.labels)
-        results.append(SearchResult(dict(params), acc, time.perf_counter() - start, model))
-    return results
-
-
-def best_of(results: Sequence[SearchResult]) -> SearchResult:
-    """The result with the highest validation accuracy (the first one on ties)."""
-    return max(results, key=lambda r: r.val_acc)
-
-
 def format_params(params: dict) -> str:
     return ", ".join(f"{k}={v:.2g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(params.items()))
 
 
-def format_search(searches: dict[str, Sequence[SearchResult]]) -> str:
-    """One block per search: every setting tried, sorted by validation accuracy, best marked."""
-    lines = []
-    for name, results in searches.items():
-        best = best_of(results)
-        lines.append(f"{name}: {len(results)} runs, {len({r.params.get('lr') for r in results})} distinct learning rates")
-        for r in sorted(results, key=lambda r: -r.val_acc):
-            lines.append(f"  {format_params(r.params):<28} val acc {r.val_acc:.3f}{'   ← best' if r is best else ''}")
-    return "\n".join(lines)
-
-
-def draw_search(searches: dict[str, Sequence[SearchResult]], title: str = "grid vs random search, equal budget"):
-    """Left: the settings tried in the (lr, width) plane; right: validation accuracy against lr."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), dpi=72)
-    for (name, results), marker in zip(searches.items(), ("s", "o", "^")):
-        lrs = [r.params["lr"] for r in results]
-        axes[0].scatter(lrs, [r.params["width"] for r in results], marker=marker, label=name, alpha=0.7)
-        axes[1].scatter(lrs, [r.val_acc for r in results], marker=marker, label=name, alpha=0.7)
-        best = best_of(results)
-        axes[1].scatter([best.params["lr"]], [best.val_acc], marker=marker, s=160, facecolors="none", edgecolors="k")
-    for ax in axes:
-        ax.set_xscale("log")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    axes[0].set(xlabel="learning rate", ylabel="width (conv1 channels)", title="settings tried")
-    axes[1].set(xlabel="learning rate", ylabel="validation accuracy", title="result (best circled)")
-    fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.82, wspace=0.3)
-    plt.close(fig)  # shown once, as the return value
-    return fig
+def pick_by_validation(val_scores: np.ndarray, test_scores: np.ndarray, cells: Sequence[tuple]) -> float:
+    """What a search that tried ``cells`` reports honestly: the test score of the cell whose
+    validation score is highest (the first such cell on ties). ``val_scores`` and ``test_scores``
+    are arrays of the same shape indexed by the cells' tuples."""
+    cells = [tuple(c) for c in cells]
+    if not cells:
+        raise ValueError("pick_by_validation: a search must try at least one cell")
+    best = max(cells, key=lambda c: val_scores[c])
+    return float(test_scores[best])
 
 
 # ----------------------------------------------------------------------------- early stopping
@@ -303,70 +213,6 @@ def early_stopping_by_fit(val_losses: Sequence[float], patience: int, min_delta:
     return len(history), history.best_epoch
 
 
-@dataclass
-class EarlyStoppingRun:
-    """One seed: the fixed-epoch run, and early stopping restoring the best or keeping the last weights."""
-
-    seed: int
-    fixed: History
-    fixed_test_acc: float
-    stopped: History
-    best_test_acc: float
-    last_test_acc: float
-
-    @property
-    def epochs_used(self) -> int:
-        return len(self.stopped)
-
-
-def compare_early_stopping(train: ImageSet, val: ImageSet, test: ImageSet, epochs: int, patience: int,
-                           seeds: Sequence[int], **train_kwargs) -> list[EarlyStoppingRun]:
-    """Per seed: a fixed ``epochs`` run, and ``EarlyStopping(patience)`` on the validation loss with
-    ``restore_best`` True and False; each model's test accuracy. Same seed → same weights and batches,
-    so the three runs agree until early stopping ends them."""
-    runs = []
-    for seed in seeds:
-        fixed_model, fixed = train_small_cnn(train, val, epochs=epochs, seed=seed, **train_kwargs)
-        best_model, stopped = train_small_cnn(train, val, epochs=epochs, seed=seed,
-                                              early_stopping=EarlyStopping(patience=patience), **train_kwargs)
-        last_model, _ = train_small_cnn(train, val, epochs=epochs, seed=seed,
-                                        early_stopping=EarlyStopping(patience=patience, restore_best=False),
-                                        **train_kwargs)
-        runs.append(EarlyStoppingRun(
-            seed, fixed, accuracy(predict(fixed_model, test.images), test.labels), stopped,
-            accuracy(predict(best_model, test.images), test.labels), accuracy(predict(last_model, test.images), test.labels)))
-    return runs
-
-
-def format_early_stopping(runs: Sequence[EarlyStoppingRun]) -> str:
-    """A table: per seed the epochs trained, the best epoch and the three test accuracies; then mean ± std."""
-    lines = ["seed  epochs (fixed | early stop)  best epoch  test acc: fixed  early stop, best  early stop, last"]
-    for r in runs:
-        lines.append(f"{r.seed:4d}  {len(r.fixed):13d} | {r.epochs_used:<10d}  {r.stopped.best_epoch:10d}  "
-                     f"{r.fixed_test_acc:15.3f}  {r.best_test_acc:16.3f}  {r.last_test_acc:16.3f}")
-    f, b, last = (mean_std([getattr(r, a) for r in runs]) for a in ("fixed_test_acc", "best_test_acc", "last_test_acc"))
-    e = mean_std([r.epochs_used for r in runs])
-    lines.append(f"mean  {mean_std([len(r.fixed) for r in runs])[0]:13.1f} | {e[0]:<10.1f}  {'':10}  "
-                 f"{f[0]:.3f} ± {f[1]:.3f}    {b[0]:.3f} ± {b[1]:.3f}     {last[0]:.3f} ± {last[1]:.3f}")
-    return "\n".join(lines)
-
-
-def draw_early_stopping(run: EarlyStoppingRun, title: str = "early stopping on the validation loss"):
-    """The fixed run's training and validation loss, with early stopping's best and stop epochs marked."""
-    fig, ax = plt.subplots(figsize=(7, 3.2), dpi=72)
-    h = run.fixed
-    ax.plot(h.epoch, h.train_loss, "o-", ms=3, label="training loss")
-    ax.plot(h.epoch, h.val_loss, "o-", ms=3, label="validation loss")
-    ax.axvline(run.stopped.best_epoch, color="g", ls="--", label=f"best epoch ({run.stopped.best_epoch}): restored")
-    ax.axvline(run.epochs_used, color="r", ls=":", label=f"stopped after epoch {run.epochs_used}")
-    ax.set(xlabel="epoch", ylabel="cross-entropy", title=f"{title} (seed {run.seed})")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.16, top=0.88)
-    plt.close(fig)  # shown once, as the return value
-    return fig
-
-
 # ----------------------------------------------------------------------------- ensembles
 
 def bootstrap_indices(n: int, seed: int) -> Tensor:
@@ -374,109 +220,7 @@ def bootstrap_indices(n: int, seed: int) -> Tensor:
     return torch.from_numpy(np.random.default_rng(seed).integers(0, n, size=n)).long()
 
 
-@dataclass
-class EnsembleResult:
-    """An ensemble's test accuracy next to each member's, plus what the method kept per member."""
-
-    name: str
-    member_test_acc: list[float]
-    test_acc: float
-    weights: list[float] = field(default_factory=list)  # SAMME's alpha per member
-    member_val_probs: list[Tensor] = field(default_factory=list, repr=False)
-    member_test_probs: list[Tensor] = field(default_factory=list, repr=False)
-
-    @property
-    def best_member(self) -> float:
-        return max(self.member_test_acc)
-
-    @property
-    def gain(self) -> float:
-        """Ensemble minus best single member, in accuracy (a fraction)."""
-        return self.test_acc - self.best_member
-
-
-def bagging(train: ImageSet, val: ImageSet, test: ImageSet, members: int = 5, seed: int = 0,
-            **train_kwargs) -> EnsembleResult:
-    """Bagging (Breiman 1996): each member trains on its own bootstrap resample of ``train``
-    (and its own initial weights); the ensemble averages the members' probabilities."""
-    val_probs, test_probs, accs = [], [], []
-    for m in range(members):
-        idx = bootstrap_indices(len(train), seed=1000 * seed + m)
-        model, _ = train_small_cnn(train.subset(idx), seed=seed * 100 + m, **train_kwargs)
-        val_probs.append(predict(model, val.images))
-        test_probs.append(predict(model, test.images))
-        accs.append(accuracy(test_probs[-1], test.labels))
-    mean = torch.stack(test_probs).mean(0)
-    return EnsembleResult("bagging", accs, accuracy(mean, test.labels), [1.0] * members, val_probs, test_probs)
-
-
 def samme_alpha(error: float, num_classes: int) -> float:
     """SAMME's member weight log((1 − err)/err) + log(K − 1) (Zhu et al. 2009); > 0 iff err < 1 − 1/K."""
     error = min(max(error, 1e-10), 1 - 1e-10)
     return math.log((1 - error) / error) + math.log(num_classes - 1)
-
-
-def samme_boosting(train: ImageSet, test: ImageSet, members: int = 5, seed: int = 0, **train_kwargs) -> EnsembleResult:
-    """Multi-class AdaBoost, SAMME (Zhu et al. 2009), by resampling.
-
-    ``fit`` takes no per-sample weights, so each member trains on ``len(train)`` samples drawn
-    with probability proportional to the current weights. Its weighted training error err gives
-    alpha = :func:`samme_alpha`; the weights of the samples it gets wrong are multiplied by
-    exp(alpha) and renormalised, so the next member sees more of them. The ensemble is a vote
-    weighted by alpha. A member no better than chance (err ≥ 1 − 1/K) ends the loop.
-    """
-    k = len(train.classes)
-    n = len(train)
-    w = np.full(n, 1.0 / n)
-    rng = np.random.default_rng(seed)
-    votes = torch.zeros(len(test), k, dtype=torch.float64)
-    accs, alphas, test_probs = [], [], []
-    for m in range(members):
-        idx = torch.from_numpy(rng.choice(n, size=n, replace=True, p=w)).long()
-        model, _ = train_small_cnn(train.subset(idx), seed=seed * 100 + m, **train_kwargs)
-        wrong = (predict(model, train.images).argmax(1) != train.labels).numpy()
-        error = float(np.sum(w * wrong) / np.sum(w))
-        if error >= 1 - 1 / k:
-            if not alphas:
-                raise ValueError(f"samme_boosting: the first member is no better than chance (weighted training error "
-                                 f"{error:.3f} >= {1 - 1 / k:.3f}); train it longer (epochs) or with another lr")
-            break
-        alpha = samme_alpha(error, k)
-        w = w * np.exp(alpha * wrong)
-        w = w / w.sum()
-        probs = predict(model, test.images)
-        votes += alpha * nn.functional.one_hot(probs.argmax(1), k).double()
-        accs.append(accuracy(probs, test.labels))
-        alphas.append(alpha)
-        test_probs.append(probs)
-    return EnsembleResult("boosting (SAMME)", accs, accuracy(votes, test.labels), alphas, [], test_probs)
-
-
-def stacking(member_val_probs: Sequence[Tensor], val_labels: Tensor, member_test_probs: Sequence[Tensor],
-             test_labels: Tensor, seed: int = 0) -> EnsembleResult:
-    """Stacking (Wolpert 1992): a logistic regression (scikit-learn) learns to combine the members'
-    probabilities. It is fitted on the VALIDATION set, which no member trained on, and scored on
-    the test set. Features: the members' probabilities side by side, (N, members·K)."""
-    from sklearn.linear_model import LogisticRegression
-
-    x_val = torch.cat(list(member_val_probs), dim=1).numpy()
-    x_test = torch.cat(list(member_test_probs), dim=1).numpy()
-    meta = LogisticRegression(max_iter=2000, random_state=seed).fit(x_val, val_labels.numpy())
-    acc = float((meta.predict(x_test) == test_labels.numpy()).mean())
-    accs = [accuracy(p, test_labels) for p in member_test_probs]
-    return EnsembleResult("stacking", accs, acc, [], list(member_val_probs), list(member_test_probs))
-
-
-def format_ensembles(results: dict[int, Sequence[EnsembleResult]]) -> str:
-    """Per seed and method: members' test accuracies, the best member, the ensemble; then the mean gain."""
-    lines = ["seed  method             members' test acc              best member  ensemble   gain"]
-    gains: dict[str, list[float]] = {}
-    for seed, row in results.items():
-        for r in row:
-            members = " ".join(f"{a:.3f}" for a in r.member_test_acc)
-            lines.append(f"{seed:4d}  {r.name:<17}  {members:<29}  {r.best_member:11.3f}  {r.test_acc:8.3f}  {r.gain:+.3f}")
-            gains.setdefault(r.name, []).append(r.gain)
-    for name, g in gains.items():
-        mean, std = mean_std(g)
-        lines.append(f"mean gain over best member, {name}: {mean:+.3f} ± {std:.3f} ({len(g)} seed(s))")
-    return "\n".join(lines)

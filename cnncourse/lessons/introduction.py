@@ -1,10 +1,11 @@
 """Chapter 01's compute functions: the timeline, shapes through LeNet-5, weight sharing,
-translation equivariance vs invariance, the feature hierarchy and the digit explorer.
+translation equivariance vs invariance, the feature hierarchy, hand-engineered (HOG) features
+and the digit explorer.
 
 Every function takes tensors or a model and returns numbers, tensors or a small dataclass;
 it never moves, trains or changes the model it is given (forward passes run in eval mode
-under ``torch.no_grad`` and the mode is restored). The ``draw_*`` functions are thin
-matplotlib layers over those results.
+under ``torch.no_grad`` and the mode is restored). The figures are drawn by
+:mod:`cnncourse.drawing.introduction`; nothing here imports a plotting library.
 
 Taught in notebooks/01_introduction.ipynb.
 """
@@ -14,17 +15,16 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..models import count_parameters, feature_maps, hooked_forward
+from .convolution import hand_kernels
 
 __all__ = [
     "Milestone",
     "MILESTONES",
-    "draw_timeline",
     "LayerShape",
     "layer_shapes",
     "format_layer_shapes",
@@ -38,14 +38,13 @@ __all__ = [
     "equivariance_error",
     "InvarianceProfile",
     "invariance_profile",
-    "draw_invariance_profile",
     "nearest_centroid_accuracy",
     "layer_separability",
+    "hog_features",
     "misclassified",
     "tile_maps",
     "DigitView",
     "digit_view",
-    "draw_digit_view",
     "summarize_digit_view",
 ]
 
@@ -104,36 +103,6 @@ MILESTONES: tuple[Milestone, ...] = (
               "a pure CNN modernised with the transformers' training recipe matches them again",
               "Liu et al., CVPR (2022)"),
 )
-
-_KIND_COLORS = {"neuroscience": "tab:green", "model": "tab:blue", "data & compute": "tab:orange"}
-
-
-def draw_timeline(milestones: Sequence[Milestone] = MILESTONES, title: str = "From the visual cortex to ConvNeXt"):
-    """A horizontal timeline: one stem per milestone, labels alternating above and below."""
-    fig, ax = plt.subplots(figsize=(12, 3.8))
-    years = [m.year for m in milestones]
-    ax.axhline(0, color="black", lw=1, zorder=1)
-    levels = [1.0, -1.0, 0.55, -0.55]
-    for i, m in enumerate(milestones):
-        level = levels[i % len(levels)]
-        color = _KIND_COLORS.get(m.kind, "tab:gray")
-        ax.vlines(m.year, 0, level, color=color, lw=1)
-        ax.plot(m.year, 0, "o", color=color, zorder=2)
-        ax.annotate(f"{m.year}\n{m.name}", (m.year, level), xytext=(0, 4 if level > 0 else -4),
-                    textcoords="offset points", ha="center", va="bottom" if level > 0 else "top", fontsize=8,
-                    bbox=dict(boxstyle="round,pad=0.2", fc="white", ec=color, lw=0.8))
-    for kind, color in _KIND_COLORS.items():
-        ax.plot([], [], "o", color=color, label=kind)
-    ax.set(xlim=(min(years) - 4, max(years) + 4), ylim=(-1.6, 1.6), xlabel="year", title=title)
-    ax.get_yaxis().set_visible(False)
-    for side in ("left", "right", "top"):
-        ax.spines[side].set_visible(False)
-    # the top-left corner (1964-1978) is empty: no label overlaps the legend there
-    ax.legend(loc="upper left", bbox_to_anchor=(0.13, 1.0), fontsize=8, frameon=False)
-    fig.tight_layout()
-    plt.close(fig)  # shown once, as the cell's value (an open figure would be shown again at the cell's end)
-    return fig
-
 
 # ----------------------------------------------------------------------------- shapes through a model
 
@@ -383,26 +352,6 @@ def invariance_profile(model: nn.Module, images: torch.Tensor, labels: torch.Ten
     return InvarianceProfile(tuple(shifts), change, agreement, accuracy)
 
 
-def draw_invariance_profile(profile: InvarianceProfile, title: str = "Shift the digit: what changes, stage by stage"):
-    """Left: relative change of each stage's output against the shift. Right: same class / accuracy."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4))
-    for name, values in profile.change.items():
-        ax1.plot(profile.shifts, values, "o-", label=name)
-    ax1.set(xlabel="shift to the right (pixels)", ylabel="||f(shifted) - f(x)|| / ||f(x)||",
-            title="relative change (0 = invariant)")
-    ax1.legend(fontsize=8)
-    ax2.plot(profile.shifts, profile.agreement, "o-", label="prediction unchanged")
-    ax2.plot(profile.shifts, profile.accuracy, "s-", label="test accuracy")
-    ax2.set(xlabel="shift to the right (pixels)", ylabel="fraction", ylim=(0, 1.02), title="the classifier's output")
-    ax2.legend(fontsize=8)
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-    fig.suptitle(title)
-    fig.tight_layout()
-    plt.close(fig)  # shown once, as the cell's value
-    return fig
-
-
 # ----------------------------------------------------------------------------- the feature hierarchy
 
 def nearest_centroid_accuracy(train_x: torch.Tensor, train_y: torch.Tensor,
@@ -430,6 +379,56 @@ def layer_separability(model: nn.Module, train_images: torch.Tensor, train_label
     for name in stages:
         result[name] = nearest_centroid_accuracy(tr[name], train_labels.cpu(), te[name], test_labels.cpu())
     return result
+
+
+# ----------------------------------------------------------------------------- hand-engineered features
+
+@torch.no_grad()
+def hog_features(images: torch.Tensor, cell_size: int = 4, bins: int = 9, block: int = 2) -> torch.Tensor:
+    """Histograms of oriented gradients (HOG, Dalal & Triggs 2005): hand-designed features.
+
+    The classic pipeline before CNNs learned their own features, in four fixed steps:
+
+    1. gradients gx, gy of each pixel with the two Sobel kernels (zero padding);
+    2. each pixel votes its gradient magnitude into ``bins`` orientation bins over [0°, 180°)
+       (unsigned: an edge and its reverse count alike), split linearly between the two
+       nearest bin centres;
+    3. the votes are summed over cells of ``cell_size`` x ``cell_size`` pixels;
+    4. each ``block`` x ``block`` group of neighbouring cells (stride one cell) is scaled to
+       unit L2 norm, which makes the features insensitive to contrast.
+
+    Images (N, 1, H, W) with H and W multiples of ``cell_size`` -> features
+    (N, bins * block² * (H/cell_size - block + 1) * (W/cell_size - block + 1)); for 28x28
+    digits and the defaults (N, 1296). The input is not changed.
+    """
+    if images.ndim != 4 or images.shape[1] != 1:
+        raise ValueError(f"hog_features expects gray images (N, 1, H, W); got shape {tuple(images.shape)}")
+    h, w = images.shape[-2:]
+    if cell_size < 1 or h % cell_size or w % cell_size:
+        raise ValueError(f"hog_features: cell_size {cell_size} must divide the image size {h}x{w} (e.g. 4 or 7 for 28x28)")
+    if not 1 <= block <= min(h, w) // cell_size:
+        raise ValueError(f"hog_features: block {block} must be between 1 and the number of cells "
+                         f"per side ({min(h, w) // cell_size})")
+    if bins < 2:
+        raise ValueError(f"hog_features: bins must be at least 2, got {bins}")
+    sobel = hand_kernels()
+    weight = torch.stack([sobel["Sobel x"], sobel["Sobel y"]]).unsqueeze(1).to(images)  # (2, 1, 3, 3)
+    grad = F.conv2d(images, weight, padding=1)  # (N, 2, H, W): gx, gy
+    gx, gy = grad[:, 0], grad[:, 1]
+    magnitude = torch.hypot(gx, gy)  # (N, H, W)
+    angle = torch.atan2(gy, gx) % math.pi  # unsigned orientation in [0, pi)
+    position = angle / math.pi * bins - 0.5  # bin centres at (b + 0.5) * pi / bins
+    lower = torch.floor(position)
+    upper_share = position - lower  # linear split between the two nearest bins
+    lower = lower.long() % bins  # an angle near 0 wraps to the last bin
+    upper = (lower + 1) % bins
+    votes = torch.zeros(images.shape[0], bins, h, w, dtype=images.dtype, device=images.device)
+    votes.scatter_add_(1, lower.unsqueeze(1), (magnitude * (1 - upper_share)).unsqueeze(1))
+    votes.scatter_add_(1, upper.unsqueeze(1), (magnitude * upper_share).unsqueeze(1))
+    cells = F.avg_pool2d(votes, cell_size) * cell_size ** 2  # (N, bins, H/cell, W/cell): sums per cell
+    blocks = F.unfold(cells, block)  # (N, bins * block², number of blocks)
+    blocks = blocks / (blocks.norm(dim=1, keepdim=True) + 1e-6)
+    return blocks.transpose(1, 2).flatten(1)  # (N, blocks * bins * block²), block by block
 
 
 def misclassified(probabilities: torch.Tensor, labels: torch.Tensor, limit: int = 16) -> torch.Tensor:
@@ -499,46 +498,6 @@ def digit_view(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, ind
 def _last_module_name(model: nn.Module) -> str:
     leaves = [name for name, m in model.named_modules() if not any(True for _ in m.children()) and name]
     return leaves[-1]
-
-
-def draw_digit_view(view: DigitView):
-    """Image | one mosaic per stage | bar chart of the probabilities (true class green, a wrong guess red).
-
-    Drawn for speed, because the explorer redraws it on every slider move: the image and the
-    mosaics share ONE axes (an ``imshow`` each, placed side by side), labels are plain text, and
-    the layout is fixed (no ``tight_layout``). The figure is closed before it is returned, so a
-    notebook shows it once, as the cell's value.
-    """
-    img = view.image[0] if view.image.shape[0] == 1 else view.image.permute(1, 2, 0)
-    panels = [(img.numpy(), "gray", f"test image {view.index}, label {view.classes[view.label]}")]
-    for name, maps in view.maps.items():
-        panels.append((tile_maps(maps).numpy(), "viridis", f"{name}: {maps.shape[0]} maps of {maps.shape[1]}x{maps.shape[2]}"))
-    fig = plt.figure(figsize=(2.7 * len(panels) + 3.0, 2.8))
-    ax = fig.add_axes((0.005, 0.02, 0.7, 0.82))
-    left = 0.0
-    for array, cmap, label in panels:  # each panel fits a 1 x 1 box, 0.25 apart, aspect kept
-        h, w = array.shape[:2]
-        scale = 1.0 / max(h, w)
-        x0, y0 = left + (1 - w * scale) / 2, (1 - h * scale) / 2
-        ax.imshow(array, cmap=cmap, interpolation="nearest", extent=(x0, x0 + w * scale, y0, y0 + h * scale),
-                  vmin=0 if cmap == "gray" else None, vmax=1 if cmap == "gray" else None)
-        ax.text(left + 0.5, 1.04, label, ha="center", va="bottom", fontsize=8)
-        left += 1.25
-    ax.set(xlim=(-0.02, left - 0.23), ylim=(-0.02, 1.2), aspect="equal")
-    ax.set_axis_off()
-    bar = fig.add_axes((0.75, 0.17, 0.24, 0.66))
-    colors = ["tab:gray"] * len(view.classes)
-    colors[view.prediction] = "tab:red"
-    colors[view.label] = "tab:green"
-    bar.bar(range(len(view.classes)), view.probabilities.numpy(), color=colors)
-    bar.set_xticks(range(len(view.classes)), view.classes, fontsize=8)
-    bar.set_yticks([0, 0.5, 1], ["0", "0.5", "1"], fontsize=8)
-    bar.set_ylim(0, 1)
-    bar.set_xlabel("class", fontsize=8)
-    bar.text(0.5, 1.04, f"probabilities: predicted {view.classes[view.prediction]} ({view.probabilities.max():.2f})",
-             transform=bar.transAxes, ha="center", va="bottom", fontsize=8)
-    plt.close(fig)
-    return fig
 
 
 def summarize_digit_view(view: DigitView) -> str:

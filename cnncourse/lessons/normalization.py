@@ -1,9 +1,10 @@
 """Chapter 05's compute functions: which axes each norm averages over, running statistics,
-batch statistics at small batch sizes, and the batch-size explorer.
+gradients layer by layer, batch statistics at small batch sizes, and the batch-size explorer.
 
 Every function takes tensors or a model and returns numbers, tensors or a small dataclass;
 it never changes the model or tensors it is given (a model that must run with batch
-statistics is deep-copied first). The ``draw_*`` functions are thin matplotlib layers.
+statistics, or whose BatchNorm would update its running statistics, is deep-copied first).
+The figures are in :mod:`cnncourse.drawing.normalization`; this module draws nothing.
 
 Taught in notebooks/05_normalization.ipynb.
 """
@@ -14,8 +15,6 @@ import weakref
 from dataclasses import dataclass
 from typing import Sequence
 
-import matplotlib.ticker
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
@@ -25,17 +24,13 @@ from ..layers.norm import batch_norm
 __all__ = [
     "KIND_NAMES",
     "normalized_block",
-    "draw_norm_cubes",
     "RunningTrace",
     "running_stats_trace",
-    "draw_running_trace",
+    "gradient_rms",
     "predictions",
-    "batch_stats_table",
-    "format_batch_stats_table",
     "StatNoise",
     "stat_noise",
     "noise_curve",
-    "draw_stat_noise",
     "summarize_stat_noise",
 ]
 
@@ -69,29 +64,6 @@ def normalized_block(kind: str, N: int = 4, C: int = 6, HW: int = 5, num_groups:
     else:
         raise ValueError(f"normalized_block: unknown kind {kind!r}; choose one of {sorted(KIND_NAMES)}")
     return mask
-
-
-def draw_norm_cubes(kinds: Sequence[str] = ("batch", "layer", "instance", "group"), num_groups: int = 2):
-    """The feature-map cube N x C x (H*W), one per norm, with one normalised set shaded (Wu & He 2018, Fig. 2)."""
-    fig = plt.figure(figsize=(3.2 * len(kinds), 3.4))
-    N, C, HW = 4, 6, 5
-    for i, kind in enumerate(kinds):
-        ax = fig.add_subplot(1, len(kinds), i + 1, projection="3d")
-        mask = normalized_block(kind, N, C, HW, num_groups)
-        # voxel axes: x = N, y = C, z = H*W
-        filled = np.ones_like(mask)
-        colors = np.where(mask[..., None], np.array([0.15, 0.45, 0.85, 0.9]), np.array([0.9, 0.9, 0.9, 0.15]))
-        ax.voxels(filled, facecolors=colors, edgecolors=(0.4, 0.4, 0.4, 0.35), linewidth=0.3)
-        ax.set_xlabel("N (samples)", fontsize=8, labelpad=-8)
-        ax.set_ylabel("C (channels)", fontsize=8, labelpad=-8)
-        ax.set_zlabel("H·W (pixels)", fontsize=8, labelpad=-8)
-        ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
-        ax.view_init(elev=22, azim=-55)
-        extra = f" (G={num_groups})" if kind == "group" else ""
-        ax.set_title(f"{KIND_NAMES[kind]}{extra}", fontsize=10)
-    fig.suptitle("Blue: the values that share one mean and variance", fontsize=10)
-    fig.tight_layout()
-    return fig
 
 
 # ----------------------------------------------------------------------------- running statistics
@@ -153,22 +125,31 @@ def running_stats_trace(
     return RunningTrace(torch.arange(1, steps + 1), mean_error, var_error, batch_size)
 
 
-def draw_running_trace(trace: RunningTrace):
-    """Running mean and variance error against the step, one curve per momentum."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-    for label in trace.mean_error:
-        axes[0].plot(trace.steps, trace.mean_error[label], label=label)
-        axes[1].plot(trace.steps, trace.var_error[label], label=label)
-    axes[0].set(title="running_mean vs population mean", xlabel="training step",
-                ylabel="mean |error| / population std", yscale="log")
-    axes[1].set(title="running_var vs population variance", xlabel="training step",
-                ylabel="mean |error| / population var", yscale="log")
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"BatchNorm2d running statistics on digit feature maps, batches of {trace.batch_size}")
-    fig.tight_layout()
-    return fig
+def gradient_rms(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                 layer_type: type[nn.Module] = nn.ReLU) -> torch.Tensor:
+    """RMS of d(loss)/d(output) of every ``layer_type`` module, in forward order: a (L,) tensor.
+
+    One forward and backward pass of cross-entropy on ``images`` (N, C, H, W) and ``labels``
+    (N,) through a copy of ``model`` (kept in its train/eval mode): the size of the gradient
+    that reaches each layer's output, per value. A gradient that shrinks from the last layer
+    back to the first vanishes; one that grows explodes. The model (its ``.grad`` and
+    BatchNorm running statistics included) is not changed.
+    """
+    clone = copy.deepcopy(model)
+    param = next(clone.parameters())
+    outputs: list[torch.Tensor] = []
+    hooks = [m.register_forward_hook(lambda mod, inp, out: outputs.append(out))
+             for m in clone.modules() if isinstance(m, layer_type)]
+    if not hooks:
+        raise ValueError(f"gradient_rms: the model has no {layer_type.__name__} layer to measure")
+    try:
+        logits = clone(images.to(param.device))
+    finally:
+        for h in hooks:
+            h.remove()
+    loss = nn.functional.cross_entropy(logits, labels.to(param.device))
+    grads = torch.autograd.grad(loss, outputs)
+    return torch.stack([g.detach().pow(2).mean().sqrt() for g in grads]).cpu()
 
 
 # ----------------------------------------------------------------------------- batch statistics at test time
@@ -208,43 +189,6 @@ def predictions(model: nn.Module, images: torch.Tensor, batch_size: int | None =
             idx = order[start - 1:start + 1]
         out[idx] = clone(images[idx.to(images.device)]).argmax(1).cpu()
     return out
-
-
-def batch_stats_table(
-    models: dict[str, nn.Module],
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    batch_sizes: Sequence[int] = (2, 16, 256),
-    seed: int = 0,
-) -> list[dict]:
-    """One row per model: eval-mode accuracy, and accuracy / share of changed predictions with batch stats.
-
-    Each row: ``{"model", "eval": acc, "batch": {B: (acc, changed)}}``; accuracies and
-    ``changed`` (the fraction of test images whose predicted class differs from eval mode)
-    are fractions. Models without BatchNorm give the same predictions every time.
-    """
-    labels = labels.cpu()
-    rows = []
-    for name, model in models.items():
-        reference = predictions(model, images)
-        row = {"model": name, "eval": (reference == labels).float().mean().item(), "batch": {}}
-        for b in batch_sizes:
-            pred = predictions(model, images, b, seed)
-            row["batch"][b] = ((pred == labels).float().mean().item(), (pred != reference).float().mean().item())
-        rows.append(row)
-    return rows
-
-
-def format_batch_stats_table(rows: list[dict]) -> str:
-    """The :func:`batch_stats_table` rows as text."""
-    sizes = list(rows[0]["batch"])
-    head = f"{'model':<28} {'eval (running stats)':>20}" + "".join(f"  {'batch of ' + str(b):>22}" for b in sizes)
-    sub = f"{'':<28} {'accuracy':>20}" + "".join(f"  {'accuracy / changed':>22}" for _ in sizes)
-    lines = [head, sub]
-    for row in rows:
-        cells = "".join(f"  {acc:>12.3f} / {changed:>6.1%}" for acc, changed in row["batch"].values())
-        lines.append(f"{row['model']:<28} {row['eval']:>20.3f}{cells}")
-    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- the explorer
@@ -353,45 +297,6 @@ def noise_curve(maps: torch.Tensor, batch_sizes: Sequence[int], kinds: Sequence[
                 num_groups: int = 2, seed: int = 0) -> dict[str, dict[int, float]]:
     """``{kind: {batch_size: mismatch}}``: :func:`stat_noise`'s output mismatch for every setting."""
     return {kind: {b: stat_noise(maps, b, kind, num_groups, seed).mismatch for b in batch_sizes} for kind in kinds}
-
-
-def draw_stat_noise(result: StatNoise):
-    """Left: the channel-0 mean each sample is normalised with, train vs eval. Right: the mismatch curve."""
-    # 72 dpi and a modest size keep a widget update (compute + draw + PNG) near 150 ms
-    fig, axes = plt.subplots(1, 2 if result.curve else 1, figsize=(9 if result.curve else 4.5, 3.1), dpi=72, squeeze=False)
-    ax = axes[0, 0]
-    ev = result.eval_mean
-    both = torch.cat([result.train_mean, ev])
-    spread = max(float(both.abs().max()), 0.05) * 1.05
-    bins = np.linspace(-spread, spread, 41)
-    ax.stairs(np.histogram(result.train_mean.numpy(), bins=bins)[0], bins, fill=True, alpha=0.6,
-              label="training (this batch size)")
-    if torch.allclose(ev, ev[0].expand_as(ev)):
-        ax.axvline(ev[0].item(), color="C1", lw=2, label="evaluation (running mean)")
-    else:
-        ax.stairs(np.histogram(ev.numpy(), bins=bins)[0], bins, lw=2, color="C1", label="evaluation")
-    ax.set(title=f"{KIND_NAMES[result.kind]}, batch size {result.batch_size}: the mean used for channel 0",
-           xlabel="mean used (population std from the population mean)", ylabel="samples")
-    ax.title.set_fontsize(9)
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))  # fewer labels to lay out per redraw
-    ax.legend(fontsize=8, loc="upper left")
-    if result.curve:
-        ax = axes[0, 1]
-        for kind, curve in result.curve.items():
-            style = "o-" if kind == result.kind else ".--"
-            ax.plot(list(curve), list(curve.values()), style, label=KIND_NAMES[kind], markersize=4)
-        ax.plot([result.batch_size], [result.mismatch], "r*", markersize=14, label="this setting")
-        sizes = sorted({b for curve in result.curve.values() for b in curve})
-        ax.set(xscale="log", xlabel="batch size", ylabel="RMS of y_train - y_eval",
-               title="train/eval mismatch of the normalised output")
-        # fixed ticks, no minor ticks: a log axis's tick search was half of each redraw
-        ax.set_xticks(sizes, [str(b) for b in sizes])
-        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        ax.title.set_fontsize(9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="upper right")
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.9, wspace=0.25)
-    return fig
 
 
 def summarize_stat_noise(result: StatNoise) -> str:

@@ -2,8 +2,7 @@
 per-parameter step sizes, weight decay in Adam vs AdamW, and one CNN trained per optimiser.
 
 Every compute function takes numbers or tensors and returns numbers, tensors or a small
-dataclass; nothing here changes its inputs. The ``draw_*`` functions are thin matplotlib
-layers. The optimisers themselves live in :mod:`cnncourse.optim`.
+dataclass; nothing here changes its inputs. Its figures are in ``cnncourse.drawing.optimizers``. The optimisers themselves live in :mod:`cnncourse.optim`.
 
 Taught in notebooks/08_optimizers.ipynb.
 """
@@ -15,8 +14,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
-import matplotlib.ticker
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -38,9 +35,7 @@ __all__ = [
     "best_trajectories",
     "format_sweep",
     "format_trajectory_table",
-    "draw_trajectories",
     "explore",
-    "draw_explore",
     "summarize_explore",
     "AdamRow",
     "adam_first_steps",
@@ -245,38 +240,6 @@ def _contour_grid(surface: str, n: int = 100):
     return gx.numpy(), gy.numpy(), np.log10(z.numpy() + 1e-3)
 
 
-def _draw_surface(ax, surface: str) -> None:
-    surf = SURFACES[surface]
-    gx, gy, logz = _contour_grid(surface)
-    # a shaded image of log10(f − f_min) plus a few level lines: much faster to redraw than contourf
-    ax.imshow(logz, extent=(*surf.xlim, *surf.ylim), origin="lower", cmap="Greys", alpha=0.45, aspect="auto")
-    ax.contour(gx, gy, logz, levels=12, colors="grey", linewidths=0.4)
-    ax.plot(*surf.minimum, "k*", markersize=12, label="minimum")
-    ax.plot(*surf.start, "ko", markersize=5)
-    ax.set(xlim=surf.xlim, ylim=surf.ylim, xlabel="x", ylabel="y")
-
-
-def draw_trajectories(best: dict[str, dict[str, Trajectory]]):
-    """One panel per surface with every optimiser's path, plus loss-vs-step panels below."""
-    surfaces = list(best)
-    fig, axes = plt.subplots(2, len(surfaces), figsize=(6.2 * len(surfaces), 8.5),
-                             gridspec_kw={"height_ratios": [1.4, 1]}, squeeze=False)
-    colors = plt.get_cmap("tab10").colors
-    for j, s in enumerate(surfaces):
-        ax, ax_loss = axes[0, j], axes[1, j]
-        _draw_surface(ax, s)
-        for i, (name, t) in enumerate(best[s].items()):
-            label = f"{LABELS.get(name, name)} (lr {t.lr:g})"
-            p = t.path.numpy()
-            ax.plot(p[:, 0], p[:, 1], "-", color=colors[i], lw=1.3, label=label)
-            ax_loss.semilogy(np.maximum(t.losses.numpy() - SURFACES[s].f_min, 1e-12), color=colors[i], label=label)
-        ax.set_title(f"{s}: each optimiser at its best learning rate")
-        ax.legend(fontsize=7, loc="lower right")
-        ax_loss.axhline(SURFACES[s].tol, color="k", ls=":", lw=1, label="tolerance")
-        ax_loss.set(xlabel="step", ylabel="f(p) − f(minimum)", title=f"{s}: loss per step", ylim=(1e-10, None))
-        ax_loss.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 # ----------------------------------------------------------------------------- the widget
@@ -294,23 +257,6 @@ def summarize_explore(t: Trajectory) -> str:
         return "diverged (lower the learning rate)"
     where = f"reached tolerance at step {reached}" if reached is not None else "tolerance not reached"
     return f"final loss {t.final_loss:.2e}, {where}, ended at ({t.path[-1, 0]:.3f}, {t.path[-1, 1]:.3f})"
-
-
-def draw_explore(t: Trajectory):
-    fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.5, 1]})
-    _draw_surface(ax, t.surface)
-    p = t.path.numpy()
-    ax.plot(p[:, 0], p[:, 1], "o-", color="C3", lw=1.2, markersize=2)
-    ax.set_title(f"{LABELS.get(t.optimizer, t.optimizer)} on {t.surface}, lr {t.lr:.3g}")
-    ax_loss.semilogy(np.maximum(t.losses.numpy() - SURFACES[t.surface].f_min, 1e-12), color="C3")
-    ax_loss.axhline(SURFACES[t.surface].tol, color="k", ls=":", lw=1)
-    ax_loss.set(xlabel="step", ylabel="f(p) − f(minimum)", title="loss per step")
-    ax_loss.grid(alpha=0.3)
-    # a few major ticks and no minor ones: a log axis's tick search is a large share of each redraw
-    ax_loss.yaxis.set_major_locator(matplotlib.ticker.LogLocator(numticks=5))
-    ax_loss.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.14, top=0.9, wspace=0.28)  # tight_layout: 5x slower
-    return fig
 
 
 # ----------------------------------------------------------------------------- Adam, made precise

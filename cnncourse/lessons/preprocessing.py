@@ -1,4 +1,5 @@
-"""Preprocessing and data cleaning: three kinds of scaling, duplicate finders, per-sample losses.
+"""Preprocessing and data cleaning: three kinds of scaling, duplicate finders, per-sample losses,
+injected label noise, shifted digits and what a crop keeps of a digit.
 
 Taught in notebooks/06_data_augmentation.ipynb.
 """
@@ -23,6 +24,11 @@ __all__ = [
     "nearest_neighbours",
     "per_sample_losses",
     "normalisation_leak",
+    "flip_labels",
+    "shift_images",
+    "correct_on",
+    "crop_boxes",
+    "ink_kept",
 ]
 
 
@@ -156,3 +162,76 @@ def normalisation_leak(train: torch.Tensor, held_out: torch.Tensor) -> dict[str,
         "held-out mean (train stats)": standardize(held_out, m_tr, s_tr).mean().item(),
         "held-out mean (whole stats)": standardize(held_out, m_all, s_all).mean().item(),
     }
+
+
+# ------------------------------------------------------------------ experiments' plumbing
+
+def flip_labels(labels: torch.Tensor, fraction: float, seed: int = 0, num_classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """A copy of ``labels`` (N,) with about ``fraction`` of them changed to a *different* random class.
+
+    Returns (noisy labels (N,), flipped (N,) bool mask). Seeded by ``seed`` alone.
+    """
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"flip_labels: fraction must be in [0, 1]; got {fraction}")
+    g = torch.Generator().manual_seed(seed)
+    flipped = torch.rand(labels.shape[0], generator=g) < fraction
+    noisy = labels.clone()
+    offset = torch.randint(1, num_classes, (int(flipped.sum()),), generator=g)  # 1..C-1: never the same class
+    noisy[flipped] = (labels[flipped] + offset.to(labels.dtype)) % num_classes
+    return noisy, flipped
+
+
+def shift_images(images: torch.Tensor, dx: int, dy: int = 0) -> torch.Tensor:
+    """Shift (N, C, H, W) images right by dx and down by dy pixels; the pixels that come in are 0."""
+    H, W = images.shape[-2:]
+    padded = F.pad(images, (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0)))
+    top, left = max(-dy, 0), max(-dx, 0)
+    return padded[..., top:top + H, left:left + W]
+
+
+@torch.no_grad()
+def correct_on(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, shift: int = 0,
+               batch_size: int = 1024) -> torch.Tensor:
+    """Which images (N,) ``model`` classifies right (bool, on the CPU), after shifting them ``shift`` px right and down.
+
+    Runs in eval mode on the model's device and restores the mode.
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    try:
+        for start in range(0, images.shape[0], batch_size):
+            x = shift_images(images[start:start + batch_size], shift, shift).to(device)
+            out.append(model(x).argmax(1).cpu() == labels[start:start + batch_size].cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(out)
+
+
+def crop_boxes(crop, n: int, size: tuple[int, int], seed: int = 0) -> list[tuple[int, int, int, int]]:
+    """``n`` random boxes (top, left, height, width) that a ``v2.RandomResizedCrop`` draws on ``size`` images.
+
+    Uses the transform's own ``make_params`` under ``torch.manual_seed(seed)`` (the global RNG is
+    saved and restored), so the boxes are exactly what the transform would cut.
+    """
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        dummy = torch.zeros(1, *size)
+        boxes = []
+        for _ in range(n):
+            p = crop.make_params([dummy])
+            boxes.append((int(p["top"]), int(p["left"]), int(p["height"]), int(p["width"])))
+        return boxes
+    finally:
+        torch.random.set_rng_state(state)
+
+
+def ink_kept(images: torch.Tensor, boxes) -> torch.Tensor:
+    """For each image (N, C, H, W) and its box (top, left, height, width): the share of its ink inside the box (N,)."""
+    kept = []
+    for img, (top, left, h, w) in zip(images, boxes):
+        total = img.sum().clamp_min(1e-12)
+        kept.append(img[..., top:top + h, left:left + w].sum() / total)
+    return torch.stack(kept)

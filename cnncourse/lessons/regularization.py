@@ -2,8 +2,7 @@
 inverted and spatial dropout, and the over-fitting experiment with one regulariser at a time.
 
 Every compute function takes tensors or numbers and returns tensors, numbers or a small
-dataclass; nothing here changes its inputs or the caller's model. The ``draw_*`` functions
-are thin matplotlib layers.
+dataclass; nothing here changes its inputs or the caller's model. Its figures are in ``cnncourse.drawing.regularization``.
 
 Taught in notebooks/10_regularization.ipynb.
 """
@@ -15,7 +14,6 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-import matplotlib.pyplot as plt
 import torch
 from torch import Tensor, nn
 
@@ -39,7 +37,6 @@ __all__ = [
     "dropout_means",
     "DropoutView",
     "dropout_view",
-    "draw_dropout_view",
     "summarize_dropout_view",
     "tile_maps",
     "regularised_lenet",
@@ -304,21 +301,6 @@ def summarize_dropout_view(v: DropoutView) -> str:
     return (f"kept {v.element_mask.float().mean().item():.0%} of elements, {int(v.channel_mask.sum())}/{len(v.channel_mask)} "
             f"channels; mean in {v.mean_in:.3f}, after Dropout {v.mean_element:.3f} (avg of many draws "
             f"{v.expected_element:.3f}), after Dropout2d {v.mean_channel:.3f} (avg {v.expected_channel:.3f})")
-
-
-def draw_dropout_view(v: DropoutView):
-    """Three rows: the maps, after element-wise dropout, after spatial dropout."""
-    fig, axes = plt.subplots(3, 1, figsize=(9, 3.6), dpi=72)
-    fig.subplots_adjust(left=0.02, right=0.98, top=0.92, bottom=0.02, hspace=0.35)
-    rows = [(v.maps, f"feature maps (mean {v.mean_in:.3f})"),
-            (v.element, f"nn.Dropout(p={v.p:.2f}): random elements zeroed, the rest ×1/(1−p) (mean {v.mean_element:.3f})"),
-            (v.channel, f"nn.Dropout2d(p={v.p:.2f}): whole channels zeroed, the rest ×1/(1−p) (mean {v.mean_channel:.3f})")]
-    for ax, (maps, title) in zip(axes, rows):
-        ax.imshow(tile_maps(maps).numpy(), cmap="magma", interpolation="nearest", aspect="equal")
-        ax.set_title(title, fontsize=8)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    return fig
 
 
 # ----------------------------------------------------------------------------- the over-fitting experiment

@@ -75,3 +75,49 @@ def test_right_answers_are_spread_over_the_positions():
     positions = [q.answer for name in quiz_names() for q in load_quiz(name) if q.choices]
     counts = [positions.count(k) for k in range(4)]
     assert min(counts) >= len(positions) // 4 - 1, f"right answers by position (a, b, c, d): {counts}"
+
+
+def test_a_wrong_option_gets_its_own_feedback_then_the_explanation():
+    mc = Question("2 + 2?", 1, "Because.", choices=("3", "4", "22"), feedback=("That is 2 + 1.", "", "That joins the digits."))
+    first = grade(mc, 2, attempt=1)
+    assert not first[0] and "That joins the digits." in first[1] and "Because." not in first[1]
+    assert grade(mc, 0, attempt=2) == (False, "✗ Not quite. That is 2 + 1. Because.")
+
+
+def test_feedback_must_cover_every_wrong_choice(tmp_path, monkeypatch):
+    import json
+
+    from cnncourse import quiz as quiz_module
+
+    bad = {"chapter": "x", "questions": [
+        {"question": f"q{i}", "choices": ["a", "b"], "answer": 0, "explanation": "e", "feedback": ["", ""]}
+        for i in range(3)]}
+    (tmp_path / "99_bad.json").write_text(json.dumps(bad))
+    monkeypatch.setattr(quiz_module.resources, "files", lambda package: tmp_path)
+    with pytest.raises(ValueError, match="every wrong choice's non-empty"):
+        load_quiz("99_bad")
+
+
+@pytest.mark.parametrize("chapter", quiz_names())
+def test_every_wrong_option_has_feedback(chapter):
+    missing = [q.question[:60] for q in load_quiz(chapter) if q.choices and not q.feedback]
+    assert not missing, f"{chapter}: multiple-choice questions without per-option feedback: {missing}"
+
+
+def test_the_options_are_shown_shuffled_the_same_way_every_run():
+    from cnncourse.quiz import display_order
+
+    questions = load_quiz("01_introduction")
+    box = quiz("01_introduction")
+    shown = [[k for _, k in box.children[i].children[1].options] for i, q in enumerate(questions) if q.choices]
+    orders = [display_order("01_introduction", i, len(q.choices)) for i, q in enumerate(questions, 1) if q.choices]
+    assert shown == orders and orders == [display_order("01_introduction", i, len(q.choices))
+                                          for i, q in enumerate(questions, 1) if q.choices]
+    every = [display_order(name, i, 4) for name in quiz_names() for i in range(1, 6)]
+    assert sum(order != [0, 1, 2, 3] for order in every) > len(every) // 2  # really shuffled
+
+
+def test_the_right_answer_is_not_given_away_by_being_the_longest():
+    mc = [q for name in quiz_names() for q in load_quiz(name) if q.choices]
+    longest = [q for q in mc if len(q.choices[q.answer]) > max(len(c) for k, c in enumerate(q.choices) if k != q.answer)]
+    assert len(longest) <= 0.4 * len(mc), f"the right answer is the longest option in {len(longest)} of {len(mc)} questions"

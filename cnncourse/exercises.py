@@ -20,6 +20,14 @@ In a markdown cell the region becomes ``YOUR ANSWER HERE``. Cells tagged
 ``solution-only`` are dropped, and all outputs are cleared.
 
 Run ``python -m cnncourse.exercises`` to regenerate, ``--check`` to verify (CI).
+
+The solution notebooks also carry nbgrader's cell metadata, stamped by the same command
+(:func:`stamp_nbgrader`), so an instructor who uses nbgrader can take ``solutions/`` as an
+assignment's source: each cell with a solution region is a ``solution`` cell, and each check cell
+(``check("conv2d", conv2d)``) is a locked ``grade`` cell with ``grade_id`` ``check_conv2d`` and its
+``points`` (1 unless the cell already says otherwise). Under nbgrader (``NBGRADER_EXECUTION`` set) a
+failed check raises, which is how nbgrader sees a failed test; learners see the one-line verdict.
+``python -m cnncourse grade`` reads the same points.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ __all__ = [
     "MARKDOWN_STUB",
     "SOLUTION_ONLY_TAG",
     "make_exercise",
+    "stamp_nbgrader",
     "generate",
     "main",
 ]
@@ -129,6 +138,40 @@ def make_exercise(nb: nbformat.NotebookNode, *, name: str = "notebook") -> nbfor
     return exercise
 
 
+def stamp_nbgrader(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of solution notebook ``nb`` with nbgrader metadata on its solution and check cells.
+
+    Other cells lose any nbgrader metadata (they are plain, unlocked cells). Points already set on a
+    check cell are kept.
+    """
+    from .grade import _check_calls, _defined_functions
+
+    stamped = copy.deepcopy(nb)
+    used: set[str] = set()
+    for index, cell in enumerate(stamped.cells):
+        source = _source_text(cell.source)
+        old = cell.get("metadata", {}).get("nbgrader", {})
+        meta = None
+        checks = _check_calls(source) if cell.cell_type == "code" else []
+        if BEGIN_MARKER in source:
+            names = (_defined_functions(source) or re.findall(r"^class (\w+)", source, re.MULTILINE)) if cell.cell_type == "code" else []
+            grade_id = names[0] if names else f"answer_{index}"
+            meta = {"grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3,
+                    "solution": True, "task": False}
+        elif checks:
+            points = old.get("points", 1) if isinstance(old.get("points", 1), (int, float)) else 1
+            meta = {"grade": True, "grade_id": "check_" + "_".join(name for name, _ in checks), "locked": True,
+                    "points": points, "schema_version": 3, "solution": False, "task": False}
+        if meta is not None:
+            if meta["grade_id"] in used:
+                raise ValueError(f"cell {index} repeats nbgrader grade_id {meta['grade_id']!r}; each exercise once per notebook")
+            used.add(meta["grade_id"])
+            cell.metadata["nbgrader"] = meta
+        else:
+            cell.get("metadata", {}).pop("nbgrader", None)
+    return stamped
+
+
 def _render(nb: nbformat.NotebookNode) -> bytes:
     """The exact bytes ``nbformat.write(nb, path)`` puts on disk (indent 1, trailing newline)."""
     text = nbformat.writes(nb)
@@ -141,13 +184,23 @@ def _expected(solutions_dir: Path, exercises_dir: Path) -> dict[Path, nbformat.N
     """Map every exercise path to the notebook it should contain (``None``: it has no solution)."""
     expected: dict[Path, nbformat.NotebookNode | None] = {}
     for solution in sorted(solutions_dir.glob("*.ipynb")):
-        nb = nbformat.read(solution, as_version=4)
+        nb = stamp_nbgrader(nbformat.read(solution, as_version=4))
         exercise = make_exercise(nb, name=str(solution))
         nbformat.validate(exercise)
         expected[exercises_dir / solution.name] = exercise
     for orphan in sorted(exercises_dir.glob("*.ipynb")):
         expected.setdefault(orphan, None)
     return expected
+
+
+def _unstamped(solutions_dir: Path) -> dict[Path, nbformat.NotebookNode]:
+    """The solution notebooks whose nbgrader metadata is missing or out of date, stamped."""
+    out = {}
+    for solution in sorted(solutions_dir.glob("*.ipynb")):
+        stamped = stamp_nbgrader(nbformat.read(solution, as_version=4))
+        if solution.read_bytes() != _render(stamped):
+            out[solution] = stamped
+    return out
 
 
 def _is_stale(path: Path, exercise: nbformat.NotebookNode | None) -> bool:
@@ -166,8 +219,8 @@ def generate(
     Returns the exercise paths generated. Files already up to date are left untouched.
 
     With ``check=True`` nothing is written; returns the exercise files that are stale:
-    missing, different from what would be generated, or without a solution. A missing
-    folder counts as empty there.
+    missing, different from what would be generated, or without a solution, and the solution
+    files that lack their nbgrader metadata. A missing folder counts as empty there.
 
     With ``drop_solutions=True`` exercise files whose solution no longer exists are
     deleted (otherwise they are left alone and ``check`` keeps reporting them).
@@ -179,9 +232,13 @@ def generate(
     solutions_dir, exercises_dir = Path(solutions_dir), Path(exercises_dir)
     if not check and not solutions_dir.is_dir():
         raise FileNotFoundError(f"no solutions folder at {solutions_dir}; nothing to generate from.")
-    expected = _expected(solutions_dir, exercises_dir)
     if check:
-        return [path for path, exercise in expected.items() if _is_stale(path, exercise)]
+        unstamped = list(_unstamped(solutions_dir)) if solutions_dir.is_dir() else []
+        expected = _expected(solutions_dir, exercises_dir)
+        return unstamped + [path for path, exercise in expected.items() if _is_stale(path, exercise)]
+    for solution, stamped in _unstamped(solutions_dir).items():
+        nbformat.write(stamped, solution)  # the source of truth carries nbgrader's metadata
+    expected = _expected(solutions_dir, exercises_dir)
     written = []
     for path, exercise in expected.items():
         if exercise is None:
@@ -220,7 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         for path in stale:
             solution = solutions_dir / path.name
-            if not solution.is_file():
+            if path.parent == solutions_dir:
+                reason = "lacks nbgrader's cell metadata; run `python -m cnncourse.exercises`"
+            elif not solution.is_file():
                 reason = f"has no solution in {solutions_dir}/; delete it"
             elif not path.is_file():
                 reason = "is missing; run `python -m cnncourse.exercises`"

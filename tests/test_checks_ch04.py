@@ -131,3 +131,105 @@ def test_global_avg_pool2d_mistakes_are_named(wrong, message):
 
 def test_checks_are_deterministic():
     assert str(run_check("max_pool2d", _average)) == str(run_check("max_pool2d", _average))
+
+
+# ----------------------------------------------------------------------------- max_pool2d_backward
+
+import torch  # noqa: E402
+
+
+def loop_max_pool2d_backward(grad_out, x, kernel_size, stride=None, *, ties="first", route="max", add=True,
+                             default_stride=None):
+    """Max pooling's gradient, window by window; the keywords make the typical mistakes on purpose."""
+    K = kernel_size
+    S = (kernel_size if default_stride is None else default_stride) if stride is None else stride
+    dx = torch.zeros_like(x)
+    for i in range(grad_out.shape[2]):
+        for j in range(grad_out.shape[3]):
+            window = x[:, :, i * S:i * S + K, j * S:j * S + K]
+            flat = window.reshape(*window.shape[:2], -1)  # (N, C, K*K)
+            g = grad_out[:, :, i, j, None]                 # (N, C, 1)
+            if route == "spread":
+                part = g.expand_as(flat) / (K * K)
+            elif route == "copy":
+                part = g.expand_as(flat)
+            else:
+                is_max = flat == flat.max(dim=2, keepdim=True).values
+                if ties == "all":
+                    part = is_max * g
+                elif ties == "split":
+                    part = is_max * g / is_max.sum(dim=2, keepdim=True)
+                else:
+                    positions = torch.arange(K * K).expand_as(flat)
+                    pick = torch.where(is_max, positions, K * K if ties == "first" else -1)
+                    chosen = pick.amin(dim=2, keepdim=True) if ties == "first" else pick.amax(dim=2, keepdim=True)
+                    part = (positions == chosen) * g
+            part = part.reshape(window.shape)
+            target = dx[:, :, i * S:i * S + K, j * S:j * S + K]
+            if add:
+                target += part
+            else:
+                target.copy_(torch.where(part != 0, part, target))
+    return dx
+
+
+def test_max_pool2d_backward_passes_with_the_error_in_the_line():
+    result = run_check("max_pool2d_backward", loop_max_pool2d_backward)
+    assert result.ok, str(result)
+    assert str(result).startswith("✓ max_pool2d_backward: 10/10 cases, max rel. error "), str(result)
+    assert "vs finite differences" in str(result)
+
+
+def test_the_reference_sends_a_tied_window_s_gradient_to_its_first_maximum():
+    """PyTorch's rule, which the exercise states: one position per window, the first in reading order."""
+    from cnncourse.checks import ch04
+    x = torch.tensor([[0.0, 2, 2], [2, 0, 2], [1, 1, 0]], dtype=torch.float64).view(1, 1, 3, 3)
+    dx = ch04._max_pool_backward_reference(torch.ones(1, 1, 1, 1, dtype=torch.float64), x, 3)
+    assert dx.flatten().tolist() == [0, 1, 0, 0, 0, 0, 0, 0, 0]
+
+
+def _mistake(**knobs):
+    def fn(grad_out, x, kernel_size, stride=None):
+        return loop_max_pool2d_backward(grad_out, x, kernel_size, stride, **knobs)
+    return fn
+
+
+@pytest.mark.parametrize(("knobs", "message"), [
+    ({"route": "spread"}, "spread the gradient over the whole window"),
+    ({"route": "copy"}, "to every pixel of the window"),
+    ({"ties": "all"}, "EVERY tied maximum"),
+    ({"ties": "split"}, "split the gradient between the tied maxima"),
+    ({"ties": "last"}, "the LAST maximum"),
+    ({"add": False}, "instead of adding"),
+    ({"default_stride": 1}, "stride defaults to 1"),
+], ids=["spread", "copy", "all-ties", "split-ties", "last-tie", "overwrite", "stride-1"])
+def test_max_pool2d_backward_mistakes_are_named(knobs, message):
+    result = run_check("max_pool2d_backward", _mistake(**knobs))
+    assert not result.ok
+    assert message in result.hint, str(result)
+
+
+def test_max_pool2d_backward_grad_shaped_answer_is_named():
+    result = run_check("max_pool2d_backward", lambda grad_out, x, kernel_size, stride=None: grad_out.clone())
+    assert not result.ok and "INPUT's shape" in result.hint, str(result)
+
+
+def test_max_pool2d_backward_refuses_autograd_and_torch_indices():
+    def with_autograd(grad_out, x, kernel_size, stride=None):
+        x = x.clone().requires_grad_()
+        return torch.autograd.grad(unfold_max_pool2d(x, kernel_size, stride), x, grad_out)[0]
+
+    def with_indices(grad_out, x, kernel_size, stride=None):
+        _, idx = F.max_pool2d(x, kernel_size, stride, return_indices=True)
+        return F.max_unpool2d(grad_out, idx, kernel_size, stride, output_size=x.shape[-2:])
+
+    for fn, call in [(with_autograd, "torch.autograd.grad"), (with_indices, "F.max_pool2d")]:
+        result = run_check("max_pool2d_backward", fn)
+        assert not result.ok and call in result.detail, str(result)
+
+
+def test_max_pool2d_backward_stub_reports_not_implemented():
+    def stub(grad_out, x, kernel_size, stride=None):
+        raise NotImplementedError
+    result = run_check("max_pool2d_backward", stub)
+    assert not result.ok and "not implemented" in result.detail

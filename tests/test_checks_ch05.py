@@ -100,3 +100,97 @@ def test_stubs_fail_cleanly():
     for name in ("batch_norm", "group_norm"):
         result = run_check(name, stub)
         assert not result.ok and "not implemented" in result.detail
+
+
+# ----------------------------------------------------------------------------- batch_norm_backward
+
+def staged_batch_norm_backward(grad_out, x, gamma, eps=1e-5, *, mean_path=True, var_path=True, use_gamma=True,
+                               divide_by_n=True, dgamma_of_x=False, sum_params=True, stats_axes=(0, 2, 3),
+                               correction=0, use_eps=True):
+    """Batch norm's gradients backpropagated step by step through the forward graph (cs231n style).
+
+    The keywords make the typical mistakes on purpose.
+    """
+    axes = stats_axes
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    mu = x.mean(dim=axes, keepdim=True)
+    xmu = x - mu
+    var = (xmu ** 2).sum(dim=axes, keepdim=True) / (n - correction)
+    std = torch.sqrt(var + (eps if use_eps else 0.0))
+    x_hat = xmu / std
+    g = gamma.view(1, -1, 1, 1)
+    dx_hat = grad_out * g if use_gamma else grad_out
+    dxmu = dx_hat / std
+    if var_path:
+        dvar = (dx_hat * xmu).sum(dim=axes, keepdim=True) * -0.5 * std ** -3
+        dxmu = dxmu + dvar * 2 * xmu / ((n - correction) if divide_by_n else 1)
+    dx = dxmu
+    if mean_path:
+        dmu = -dxmu.sum(dim=axes, keepdim=True)
+        dx = dx + dmu / (n if divide_by_n else 1)
+    params_axes = (0, 2, 3) if sum_params else (0,)
+    dgamma = (grad_out * (x if dgamma_of_x else x_hat)).sum(dim=params_axes)
+    dbeta = grad_out.sum(dim=params_axes)
+    return dx, dgamma, dbeta
+
+
+def test_batch_norm_backward_passes_with_the_error_in_the_line():
+    result = run_check("batch_norm_backward", staged_batch_norm_backward)
+    assert result.ok, str(result)
+    line = str(result)
+    assert line.startswith("✓ batch_norm_backward: 8/8 cases, max rel. error ") and "vs finite differences" in line, line
+    closed = run_check("batch_norm_backward", lambda g, x, gamma, eps=1e-5: ch05._bn_backward_variant(g, x, gamma, eps))
+    assert closed.ok, str(closed)
+
+
+def test_batch_norm_backward_references_agree():
+    case = ch05._bn_backward_cases(torch.Generator().manual_seed(0))[-1]
+    for a, n in zip(ch05._bn_backward_reference(*case.args), ch05._bn_backward_numerical(*case.args)):
+        torch.testing.assert_close(a, n, atol=1e-8, rtol=1e-7)
+
+
+@pytest.mark.parametrize("knobs, words", [
+    ({"mean_path": False, "var_path": False}, "neither the mean path nor the variance path"),
+    ({"var_path": False}, "not the variance path"),
+    ({"mean_path": False}, "not the mean path"),
+    ({"divide_by_n": False}, "SUM over (N, H, W)"),
+    ({"use_gamma": False}, "factor gamma"),
+    ({"dgamma_of_x": True}, "NORMALISED x_hat"),
+    ({"sum_params": False}, "summed over N, H and W"),
+    ({"stats_axes": (2, 3)}, "instance norm"),
+    ({"stats_axes": (1, 2, 3)}, "layer norm"),
+    ({"correction": 1}, "unbiased variance"),
+    ({"use_eps": False}, "left out eps"),
+], ids=["no-paths", "no-var-path", "no-mean-path", "sums", "no-gamma", "dgamma-x", "params-not-summed", "instance",
+        "layer", "unbiased", "no-eps"])
+def test_batch_norm_backward_mistakes_are_named(knobs, words):
+    def wrong(grad_out, x, gamma, eps=1e-5):
+        return staged_batch_norm_backward(grad_out, x, gamma, eps, **knobs)
+    result = run_check("batch_norm_backward", wrong)
+    assert not result.ok and words in result.hint, str(result)
+
+
+def test_batch_norm_backward_refuses_autograd():
+    def with_autograd(grad_out, x, gamma, eps=1e-5):
+        x, gamma = x.clone().requires_grad_(), gamma.clone().requires_grad_()
+        beta = torch.zeros_like(gamma, requires_grad=True)
+        y = F.batch_norm(x, None, None, gamma, beta, True, 0.0, eps)
+        return torch.autograd.grad(y, (x, gamma, beta), grad_out)
+
+    def with_kernel(grad_out, x, gamma, eps=1e-5):
+        mean, var = x.mean((0, 2, 3)), x.var((0, 2, 3), correction=0)
+        return torch.ops.aten.native_batch_norm_backward(grad_out, x, gamma, None, None, mean, 1 / torch.sqrt(var + eps),
+                                                          True, eps, [True, True, True])
+
+    for fn, call in [(with_autograd, "torch.autograd.grad"), (with_kernel, "native_batch_norm_backward")]:
+        result = run_check("batch_norm_backward", fn)
+        assert not result.ok and call in result.detail, str(result)
+
+
+def test_batch_norm_backward_stub_fails_cleanly():
+    def stub(grad_out, x, gamma, eps=1e-5):
+        raise NotImplementedError
+    result = run_check("batch_norm_backward", stub)
+    assert not result.ok and "not implemented" in result.detail

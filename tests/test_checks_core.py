@@ -33,7 +33,11 @@ def test_wrong_values_are_located_and_diagnosed(doubler):
     line = str(result)
     assert "\n" not in line
     assert line.startswith("✗ _double_test: 0/2 cases; [small] values differ")
-    assert line.endswith("Hint: you squared instead of doubling.")
+    assert line.endswith("Hint: you squared instead of doubling. Next: hint('_double_test')")
+
+
+def test_a_failure_without_a_hint_ladder_names_no_next_step(counter):
+    assert "Next:" not in str(run_check("_count_test", lambda x: 0))
 
 
 def test_bad_input_is_one_line_not_a_traceback(doubler):

@@ -187,8 +187,10 @@ def test_cli_check_exit_codes(tmp_path, monkeypatch, capsys):
     _write_solutions(tmp_path / "solutions", "01_a.ipynb", "02_b.ipynb")
 
     assert main(["--check"]) == 1
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and all(line.startswith("stale: exercises/0") for line in lines)
+    lines = capsys.readouterr().out.splitlines()  # the solutions lack nbgrader's metadata, the exercises are missing
+    assert len(lines) == 4, lines
+    assert all(line.startswith("stale: solutions/0") and "nbgrader" in line for line in lines[:2]), lines
+    assert all(line.startswith("stale: exercises/0") for line in lines[2:]), lines
 
     assert main([]) == 0
     assert "generated 2 exercises" in capsys.readouterr().out
@@ -205,7 +207,10 @@ def test_module_runs_with_dash_m(tmp_path):
     command = [sys.executable, "-m", "cnncourse.exercises", "--check", "--solutions", "sol", "--exercises", "ex"]
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stderr
-    assert done.stdout.strip() == "stale: ex/01_a.ipynb is missing; run `python -m cnncourse.exercises`"
+    assert done.stdout.splitlines() == [
+        "stale: sol/01_a.ipynb lacks nbgrader's cell metadata; run `python -m cnncourse.exercises`",
+        "stale: ex/01_a.ipynb is missing; run `python -m cnncourse.exercises`",
+    ]
 
 
 # ----------------------------------------------------------------------------- the real course files

@@ -1,4 +1,5 @@
-"""The instructor's grader grades synthetic submissions of chapter 02's exercises (output_size, conv2d).
+"""The instructor's grader grades synthetic submissions of chapter 02's exercises (output_size and conv2d
+are varied; conv2d_backward and Conv2dFunction are left unsolved in every submission).
 
 Each submission is the course's own exercise notebook with some function cells replaced, as a
 learner would hand it in: solved, unsolved, half-solved, crashing, looping, cheating three ways.
@@ -99,7 +100,9 @@ def test_each_submission_gets_the_grade_its_functions_earn(graded, student, outp
 
 def test_the_csv_has_one_row_per_student_and_the_issue_s_columns(graded):
     rows, out = graded
-    assert list(csv.reader(out.read_text().splitlines()))[0] == ["student", "output_size", "conv2d", "total"]
+    assert list(csv.reader(out.read_text().splitlines()))[0] == [
+        "student", "output_size", "conv2d", "conv2d_backward", "Conv2dFunction", "total"]
+    assert all(row["conv2d_backward"] == row["Conv2dFunction"] == "0" for row in rows.values())  # never solved here
     assert len(rows) == 11
 
 
@@ -120,7 +123,7 @@ def test_the_command_line_grades_a_folder(tmp_path):
                            str(tmp_path / "g.csv"), "--no-progress"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "graded 1 student" in done.stdout
-    assert (tmp_path / "g.csv").read_text().splitlines()[1] == "alice,1,0,1"
+    assert (tmp_path / "g.csv").read_text().splitlines()[1] == "alice,1,0,0,0,1"
 
 
 def test_a_missing_folder_is_one_clear_line(tmp_path):

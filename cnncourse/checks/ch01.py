@@ -110,6 +110,7 @@ translate = register(Checker(
     ],
     hints=[
         "Start from a tensor of zeros with the same shape, then copy the part of the image that stays in view.",
-        "out[..., max(dy,0):H+min(dy,0), max(dx,0):W+min(dx,0)] = images[..., max(-dy,0):H-max(dy,0), max(-dx,0):W-max(dx,0)]",
+        "Work out dy >= 0 first: input rows 0 .. H-dy-1 land on output rows dy .. H-1; write the negative case the same way, "
+        "then let max(dy, 0) and min(dy, 0) give both cases in one slice per axis (and the same for dx).",
     ],
 ))

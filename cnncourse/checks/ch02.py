@@ -1,17 +1,21 @@
-"""Checks for exercises/02_convolution.ipynb: the output-size formula and conv2d from scratch.
+"""Checks for exercises/02_convolution.ipynb: the output-size formula, conv2d, its backward pass, and a
+``torch.autograd.Function`` built from them.
 
 Taught in notebooks/02_convolution.ipynb.
 """
 from __future__ import annotations
 
 import math
+import traceback
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from .core import Case, Checker, register
+from .core import (_AUTOGRAD_GRAD, _PACKAGE_DIR, Case, Checker, autograd_gradients, compare_rel_error, numerical_gradients,
+                   register, rel_error_note)
 
-__all__ = ["output_size", "conv2d"]
+__all__ = ["output_size", "conv2d", "conv2d_backward", "conv2d_function"]
 
 
 # ----------------------------------------------------------------------------- output_size
@@ -189,5 +193,360 @@ conv2d = register(Checker(
         "torch.einsum('nchw,ochw->no', window, weight) sums over channels and the kernel at once.",
         "Or im2col: cols = F.unfold(x, (K_h, K_w), padding=P, stride=S)  # (N, C_in*K_h*K_w, H'*W'); "
         "out = (weight.view(C_out, -1) @ cols).view(N, C_out, H', W') + bias.view(1, -1, 1, 1).",
+    ],
+))
+
+
+# ----------------------------------------------------------------------------- conv2d_backward
+
+AUTOGRAD_FORBIDS = ("torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward", "torch.func.vjp",
+                    "torch.autograd.functional.vjp", "torch.autograd.functional.jacobian")
+"""The autograd calls a backward-pass exercise may not use: the learner writes the gradient."""
+
+CONV_GRAD_FORBIDS = ("torch.nn.grad.conv2d_input", "torch.nn.grad.conv2d_weight", "torch.nn.functional.conv_transpose2d",
+                     "torch.conv_transpose2d", "torch.nn.ConvTranspose2d", "torch.convolution", "torch._convolution")
+"""PyTorch's own conv2d gradients (conv_transpose2d IS dx); F.conv2d itself stays allowed."""
+
+MAX_REL_ERROR = 1e-6
+"""A gradient passes when its relative error (cs231n's) is at most this, in float64."""
+
+
+def _conv2d_backward_reference(grad_out, x, weight, stride=1, padding=0):
+    """(dx, dw, db) by torch.autograd through F.conv2d (in the inputs' dtype, float64 in the cases)."""
+    bias = x.new_zeros(weight.shape[0])
+    return autograd_gradients(lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding), (x, weight, bias), grad_out)
+
+
+def _conv2d_backward_numerical(grad_out, x, weight, stride=1, padding=0):
+    """(dx, dw, db) by centred finite differences (exact up to rounding: the output is linear in each input)."""
+    bias = x.new_zeros(weight.shape[0])
+    return numerical_gradients(lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding), (x, weight, bias),
+                               grad_out, h=1e-3)
+
+
+def _conv2d_backward_cases(g: torch.Generator):
+    def r(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    def case(label, x_shape, w_shape, stride=1, padding=0, reference=None):
+        x, w = r(*x_shape), r(*w_shape)
+        out = F.conv2d(x, w, stride=stride, padding=padding)
+        kwargs = {k: v for k, v in (("stride", stride), ("padding", padding)) if v}
+        return Case(label, (r(*out.shape), x, w), kwargs, reference)
+
+    return [
+        case("2x3x7x9 input, 4 filters 3x3", (2, 3, 7, 9), (4, 3, 3, 3)),
+        case("stride 2", (2, 3, 9, 9), (4, 3, 3, 3), stride=2),
+        case("padding 1", (2, 3, 6, 7), (4, 3, 3, 3), padding=1),
+        case("stride 2, padding 2, 5x5 kernel", (1, 3, 10, 8), (2, 3, 5, 5), stride=2, padding=2),
+        case("stride 3, padding 1 (sizes do not divide)", (2, 2, 10, 11), (3, 2, 3, 3), stride=3, padding=1),
+        case("non-square kernel 2x3, 3 -> 5 channels", (2, 3, 7, 7), (5, 3, 2, 3)),
+        case("batch 1, one channel", (1, 1, 8, 8), (1, 1, 3, 3)),
+        case("tiny 1x2x5x5, stride 2, padding 1: against centred finite differences", (1, 2, 5, 5), (2, 2, 3, 3),
+             stride=2, padding=1, reference=_conv2d_backward_numerical),
+    ]
+
+
+def _bw_args(case: Case):
+    grad_out, x, w = case.args
+    return grad_out, x, w, case.kwargs.get("stride", 1), case.kwargs.get("padding", 0)
+
+
+def _same(a, b, atol=1e-7, rtol=1e-6) -> bool:
+    return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
+            and torch.allclose(a.detach().double(), b.double(), atol=atol, rtol=rtol))
+
+
+def _output_padding(x, w, grad_out, S, P):
+    """What conv_transpose2d needs to give back x's size when the last window does not reach the edge."""
+    H, W = x.shape[-2:]
+    return (H + 2 * P - w.shape[-2] - (grad_out.shape[-2] - 1) * S, W + 2 * P - w.shape[-1] - (grad_out.shape[-1] - 1) * S)
+
+
+def _dx_padded(grad_out, x, w, S, P):
+    """dx of the padded input (N, C, H + 2P, W + 2P), border included."""
+    return F.conv_transpose2d(grad_out, w, stride=S, output_padding=_output_padding(x, w, grad_out, S, P))
+
+
+def _dx_unflipped(grad_out, x, w, S, P):
+    """dx from 'full convolution of grad_out with the kernel' without the 180° flip."""
+    return F.conv_transpose2d(grad_out, w.flip(-2, -1), stride=S, padding=P, output_padding=_output_padding(x, w, grad_out, S, P))
+
+
+def _dx_stride_ignored(grad_out, x, w, S, P):
+    """grad_out scattered back as if the windows moved 1 pixel at a time."""
+    H, W = x.shape[-2:]
+    t = F.conv_transpose2d(grad_out, w)
+    t = F.pad(t, (0, max(0, W + 2 * P - t.shape[-1]), 0, max(0, H + 2 * P - t.shape[-2])))
+    return t[..., P:P + H, P:P + W]
+
+
+def _dw_at_stride(grad_out, x, w, step, P):
+    """dw with the windows taken every ``step`` pixels (step = S is right, step = 1 ignores the stride)."""
+    N, C = x.shape[:2]
+    C_out, _, K_h, K_w = w.shape
+    H_out, W_out = grad_out.shape[-2:]
+    cols = F.unfold(x, (K_h, K_w), padding=P, stride=step)  # (N, C*K_h*K_w, L)
+    rows = (x.shape[-2] + 2 * P - K_h) // step + 1
+    cols = cols.view(N, C * K_h * K_w, rows, -1)[:, :, :H_out, :W_out]
+    return torch.einsum("nkhw,nohw->ok", cols, grad_out).view(C_out, C, K_h, K_w)
+
+
+def _part_is(index, make):
+    """A diagnosis predicate: item ``index`` of the learner's (dx, dw, db) equals ``make(...)``, which is wrong."""
+    def recognises(got, case):
+        grad_out, x, w, S, P = _bw_args(case)
+        wrong = make(grad_out, x, w, S, P)
+        right = _conv2d_backward_reference(grad_out, x, w, S, P)[index]
+        return _same(got[index], wrong) and not _same(wrong, right)
+    return recognises
+
+
+def _db_not_summed(got, case):
+    grad_out, x, w, S, P = _bw_args(case)
+    db = got[2]
+    if not isinstance(db, torch.Tensor):
+        return False
+    partial = [grad_out.sum(dim=(2, 3)), grad_out.sum(dim=0), grad_out.sum(dim=(0, 2)), grad_out.sum(dim=(0, 3)),
+               grad_out.sum(dim=(0, 2, 3), keepdim=True), grad_out]
+    return any(_same(db, p) for p in partial) or (db.shape != (w.shape[0],) and db.numel() > w.shape[0])
+
+
+def _dw_swapped(got, case):
+    grad_out, x, w, S, P = _bw_args(case)
+    right = _conv2d_backward_reference(grad_out, x, w, S, P)[1]
+    dw = got[1]
+    return (_same(dw, right.transpose(0, 1)) or _same(dw, right.transpose(0, 1).contiguous().view(right.shape))) \
+        and not _same(dw, right)
+
+
+def _dx_border_kept(got, case):
+    grad_out, x, w, S, P = _bw_args(case)
+    H, W = x.shape[-2:]
+    dx = got[0]
+    return P > 0 and isinstance(dx, torch.Tensor) and dx.shape[-2:] == (H + 2 * P, W + 2 * P)
+
+
+def _dx_too_small(got, case):
+    grad_out, x, w, S, P = _bw_args(case)
+    dx = got[0]
+    op = _output_padding(x, w, grad_out, S, P)
+    return (isinstance(dx, torch.Tensor) and dx.ndim == 4 and any(op)
+            and dx.shape[-2:] in {(x.shape[-2] - op[0], x.shape[-1] - op[1]),
+                                  (x.shape[-2] + 2 * P - op[0], x.shape[-1] + 2 * P - op[1])})
+
+
+CONV2D_BACKWARD_HINTS = (
+    "Go back to the forward loop: output (i, j) used one window of the padded input and every filter. Backward, "
+    "the window and the weights each receive grad_out[:, :, i, j] times the other factor, and a number used by "
+    "several products (a pixel under several windows, a weight at every position) ADDS what it receives. "
+    "The bias was added at every output position of every sample.",
+    "Start from zero gradients for the padded input and for the weight; loop over the output positions and add "
+    "into the window's slice of the padded gradient and into the whole weight gradient, each an einsum over the "
+    "index that grad_out and the other factor share (the output channel, or the sample). Cut the P-pixel border "
+    "off at the end; db sums grad_out over the batch and both spatial axes.",
+    "Or as convolutions (F.conv2d is allowed): dw correlates the padded x with grad_out, batch and channel axes "
+    "swapped, grad_out's taps S apart (dilation); dx correlates grad_out, spread out with S - 1 zeros between its "
+    "pixels and padded by K - 1, with the kernel rotated by 180 degrees and its two channel axes swapped, then "
+    "drops P pixels on each side.",
+)
+
+
+conv2d_backward = register(Checker(
+    name="conv2d_backward",
+    reference=_conv2d_backward_reference,
+    cases=_conv2d_backward_cases,
+    compare=compare_rel_error(MAX_REL_ERROR, names=("dx", "dw", "db")),
+    note=rel_error_note("autograd", "finite differences"),
+    forbids=AUTOGRAD_FORBIDS + CONV_GRAD_FORBIDS,
+    diagnoses=[
+        (_db_not_summed, "db is not summed over N, H' and W': the bias of channel o was added at every output position "
+                         "of every sample, so db[o] = grad_out[:, o].sum(), i.e. grad_out.sum(dim=(0, 2, 3)), shape (C_out,)."),
+        (_part_is(2, lambda g, x, w, S, P: g.mean(dim=(0, 2, 3))),
+         "db is averaged: the bias was ADDED at every position, so its gradient is the SUM of grad_out over (0, 2, 3)."),
+        (_dw_swapped, "dw has the wrong transpose: its first two axes are swapped. dw[o, c] pairs output channel o "
+                      "with input channel c, shape (C_out, C_in, K_h, K_w) like weight."),
+        (_part_is(1, lambda g, x, w, S, P: _dw_at_stride(g, x, w, S, P).flip(-2, -1)),
+         "dw is rotated by 180 degrees: dw[o, c, p, q] multiplies grad_out by the input pixel at offset (p, q) "
+         "of each window; correlate, do not flip."),
+        (_part_is(1, lambda g, x, w, S, P: _dw_at_stride(g, x, w, S, P).transpose(-2, -1)),
+         "dw has its kernel rows and columns swapped (a transpose of the last two axes)."),
+        (_part_is(1, lambda g, x, w, S, P: _dw_at_stride(g, x, w, 1, P)),
+         "dw ignores the stride: output position (i, j) used the window starting at (i*S, j*S), so take the input "
+         "windows S pixels apart (as convolutions: dilation=S on grad_out's taps)."),
+        (_dx_border_kept, "dx has the padding border: the gradient of the padded input is (H + 2P) x (W + 2P); "
+                          "x itself is its inside, dx_pad[:, :, P:P+H, P:P+W] (wrong padding)."),
+        (_part_is(0, lambda g, x, w, S, P: _dx_padded(g, x, w, S, P)[..., :x.shape[-2], :x.shape[-1]]),
+         "dx is shifted: crop P pixels from EVERY side of the padded gradient, dx_pad[:, :, P:P+H, P:P+W], "
+         "not the first H x W (wrong padding)."),
+        (_part_is(0, _dx_unflipped),
+         "dx without the flipped kernel: written as a (full) convolution of grad_out, the kernel must be rotated by "
+         "180 degrees (w.flip(-2, -1)), because output (i, j) reached input (i*S + p, j*S + q) through weight[p, q]."),
+        (_part_is(0, _dx_stride_ignored),
+         "dx ignores the stride: grad_out[:, :, i, j] goes back to the window starting at (i*S, j*S) "
+         "(as a convolution: S - 1 zeros between grad_out's pixels)."),
+        (_dx_too_small, "dx has the wrong size: it must have x's shape. When the windows do not reach the last rows "
+                        "or columns (the stride does not divide), those pixels get gradient 0, but they are still there."),
+    ],
+    hints=list(CONV2D_BACKWARD_HINTS),
+))
+
+
+# ----------------------------------------------------------------------------- conv2d_function (torch.autograd.Function)
+
+def _apply_of(fn):
+    """The learner's ``Function.apply``; anything but a torch.autograd.Function subclass is refused."""
+    if isinstance(fn, type) and issubclass(fn, torch.autograd.Function):
+        return fn.apply
+    if getattr(fn, "__name__", "") == "apply" and isinstance(getattr(fn, "__self__", None), type) \
+            and issubclass(fn.__self__, torch.autograd.Function):
+        return fn  # Conv2dFunction.apply
+    raise TypeError(f"expected your torch.autograd.Function subclass (check('Conv2dFunction', Conv2dFunction)), "
+                    f"got {type(fn).__name__} {getattr(fn, '__name__', '')}".rstrip())
+
+
+def _tiny_cnn_losses(conv, x, y, params, steps=10, lr=1.0):
+    """Train a two-layer CNN (conv 3x3 -> ReLU -> conv 3x3 stride 2 -> ReLU -> mean -> linear) with ``conv``.
+
+    ``conv(x, weight, bias, stride, padding)``; full-batch SGD; returns the loss before each step.
+    """
+    params = [p.detach().clone().requires_grad_(True) for p in params]
+    w1, b1, w2, b2, fc_w, fc_b = params
+    losses = []
+    for _ in range(steps):
+        with torch.enable_grad():
+            h = conv(x, w1, b1, 1, 1).relu()
+            h = conv(h, w2, b2, 2, 1).relu()
+            loss = F.cross_entropy(h.mean(dim=(2, 3)) @ fc_w.T + fc_b, y)
+            grads = _AUTOGRAD_GRAD(loss, params)
+        losses.append(loss.detach())
+        with torch.no_grad():
+            for p, grad in zip(params, grads):
+                p -= lr * grad
+    return torch.stack(losses)
+
+
+def _engine_grad(out, leaves, grad_out):
+    """torch.autograd.grad through the learner's backward; an error raised by the engine itself (wrong number
+    or shape of gradients) comes back as one clean line, not as a line of torch's own code."""
+    try:
+        return _AUTOGRAD_GRAD(out, leaves, grad_out, allow_unused=True)
+    except RuntimeError as err:
+        torch_dir = str(Path(torch.__file__).resolve().parent)
+        own = [f for f in traceback.extract_tb(err.__traceback__)
+               if not f.filename.startswith((torch_dir, _PACKAGE_DIR)) and "site-packages" not in f.filename]
+        if own:
+            raise  # raised in the learner's backward: keep its line
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise RuntimeError(f"autograd, after your backward(): {message}") from None
+
+
+def _conv2d_function_call(fn, args, kwargs):
+    """Run the learner's Function: its output and gradients (a gradient case), or a short training run."""
+    apply = _apply_of(fn)
+    if args and args[0] == "train":
+        _, x, y, params = args
+        return {"losses": _tiny_cnn_losses(lambda *a: apply(*a), x, y, params)}
+    x, weight, bias, grad_out = args
+    stride, padding = kwargs.get("stride", 1), kwargs.get("padding", 0)
+    leaves = [t.detach().requires_grad_(True) for t in (x, weight) + ((bias,) if bias is not None else ())]
+    with torch.enable_grad():
+        out = apply(leaves[0], leaves[1], leaves[2] if bias is not None else None, stride, padding)
+        if not isinstance(out, torch.Tensor):
+            return out
+        if out.grad_fn is None:
+            return (out, None, None, None)
+        grads = _engine_grad(out, leaves, grad_out)
+    return (out.detach(),) + tuple(g.detach() if g is not None else None for g in grads) + ((None,) if bias is None else ())
+
+
+def _conv2d_function_reference(*args, **kwargs):
+    if args and args[0] == "train":
+        _, x, y, params = args
+        return {"losses": _tiny_cnn_losses(lambda x, w, b, s, p: F.conv2d(x, w, b, stride=s, padding=p), x, y, params)}
+    x, weight, bias, grad_out = args
+    stride, padding = kwargs.get("stride", 1), kwargs.get("padding", 0)
+    out = F.conv2d(x, weight, bias, stride=stride, padding=padding)
+    tensors = (x, weight) + ((bias,) if bias is not None else ())
+    grads = autograd_gradients(lambda *t: F.conv2d(t[0], t[1], t[2] if len(t) > 2 else None, stride=stride,
+                                                   padding=padding), tensors, grad_out)
+    return (out,) + grads + ((None,) if bias is None else ())
+
+
+def _conv2d_function_cases(g: torch.Generator):
+    def r(*shape, scale=1.0):
+        return torch.randn(*shape, generator=g, dtype=torch.float64) * scale
+
+    def case(label, x_shape, w_shape, stride=1, padding=0, bias=True):
+        x, w = r(*x_shape), r(*w_shape)
+        b = r(w_shape[0]) if bias else None
+        out = F.conv2d(x, w, stride=stride, padding=padding)
+        kwargs = {k: v for k, v in (("stride", stride), ("padding", padding)) if v}
+        return Case(label, (x, w, b, r(*out.shape)), kwargs)
+
+    # A tiny task the CNN learns in a few steps: which third of the image holds a bright horizontal bar.
+    N, classes = 24, 3
+    labels = torch.arange(N) % classes
+    images = r(N, 1, 8, 8, scale=0.3)
+    for n, k in enumerate(labels.tolist()):
+        images[n, 0, 3 * k:3 * k + 2, :] += 1.0
+    params = (r(4, 1, 3, 3, scale=0.5), r(4, scale=0.1), r(6, 4, 3, 3, scale=0.3), r(6, scale=0.1),
+              r(classes, 6, scale=0.5), torch.zeros(classes, dtype=torch.float64))
+    return [
+        case("gradients: 2x3x7x9 input, 4 filters 3x3", (2, 3, 7, 9), (4, 3, 3, 3)),
+        case("gradients: stride 2, padding 1", (2, 3, 9, 8), (4, 3, 3, 3), stride=2, padding=1),
+        case("gradients: stride 3, padding 2, 5x5 kernel", (1, 2, 11, 10), (3, 2, 5, 5), stride=3, padding=2),
+        case("gradients: bias=None (its gradient is None)", (2, 2, 6, 6), (3, 2, 3, 3), padding=1, bias=False),
+        Case("training: a two-layer CNN, 10 SGD steps (the loss must go down, as with F.conv2d)",
+             ("train", images, labels, params)),
+    ]
+
+
+def _conv2d_function_compare(got, expected):
+    if isinstance(expected, dict):
+        losses = got.get("losses") if isinstance(got, dict) else None
+        if isinstance(losses, torch.Tensor) and losses.numel() > 1 and torch.isfinite(losses).all():
+            if not losses[-1] < losses[0]:
+                return (f"the training run's loss went from {losses[0].item():.4g} to {losses[-1].item():.4g} in "
+                        f"{losses.numel()} steps: it did not decrease (with F.conv2d it goes to "
+                        f"{expected['losses'][-1].item():.4g})")
+    return compare_rel_error(MAX_REL_ERROR, names=("output", "dx", "dw", "db"))(got, expected)
+
+
+def _grad_is_none(index):
+    def recognises(got, case):
+        return isinstance(got, tuple) and len(got) == 4 and got[index] is None and case.args[0] != "train" \
+            and (index < 3 or case.args[2] is not None)
+    return recognises
+
+
+def _not_connected(got, case):
+    return isinstance(got, tuple) and len(got) == 4 and all(g is None for g in got[1:])
+
+
+conv2d_function = register(Checker(
+    name="Conv2dFunction",
+    reference=_conv2d_function_reference,
+    cases=_conv2d_function_cases,
+    call=_conv2d_function_call,
+    compare=_conv2d_function_compare,
+    note=rel_error_note("autograd"),
+    forbids=AUTOGRAD_FORBIDS + CONV_GRAD_FORBIDS,
+    diagnoses=[
+        (_not_connected, "your output has no gradient: return it from forward() of a torch.autograd.Function "
+                         "subclass and call it as Conv2dFunction.apply(x, weight, bias, stride, padding)."),
+        (_grad_is_none(1), "backward() returned None for x: return (dx, dw, db, None, None), in forward's argument order."),
+        (_grad_is_none(2), "backward() returned None for weight: return (dx, dw, db, None, None), in forward's argument order."),
+        (_grad_is_none(3), "backward() returned None for the bias: when bias is not None return db "
+                           "(grad_out summed over dims 0, 2, 3); None only when there is no bias."),
+    ],
+    hints=[
+        "forward(ctx, x, weight, bias, stride, padding) computes the output with your conv2d and keeps what backward "
+        "needs: tensors with ctx.save_for_backward(...), ints and flags (stride, padding, whether there is a bias) "
+        "as plain attributes of ctx.",
+        "backward(ctx, grad_out) returns ONE gradient per forward argument, in forward's order: x, weight, bias, "
+        "stride, padding. The two ints get None, and so does the bias when it was None.",
+        "In backward, get the tensors back from ctx.saved_tensors and hand them, with the stride and padding you "
+        "stored, to your conv2d_backward; its db is the bias's gradient (or None without a bias).",
     ],
 ))

@@ -181,7 +181,8 @@ swish = register(Checker(
     hints=[
         "Swish gates x by a sigmoid of the same x: small negative inputs pass a little, large positive ones pass whole.",
         "swish(x, beta) = x * sigmoid(beta * x); torch.sigmoid is safe for any x (no overflow).",
-        "return x * torch.sigmoid(beta * x)",
+        "Use torch.sigmoid on beta times x (not 1 / (1 + exp(-z)), which overflows for large negative z) and multiply "
+        "the result by x element by element.",
     ],
 ))
 
@@ -202,7 +203,8 @@ swish_grad = register(Checker(
     hints=[
         "Swish is a product, x times s(x) with s(x) = sigmoid(beta x): use the product rule, then the chain rule.",
         "sigmoid'(z) = sigmoid(z) (1 - sigmoid(z)), so d/dx sigmoid(beta x) = beta * s * (1 - s).",
-        "s = torch.sigmoid(beta * x); return s + beta * x * s * (1 - s)",
+        "Compute s once. The product rule gives two terms: s itself (from differentiating x) and x times the derivative "
+        "of s from hint 2.",
     ],
 ))
 
@@ -221,6 +223,7 @@ leaky_relu = register(Checker(
     hints=[
         "Leaky ReLU treats the two sides of 0 differently: positive x passes unchanged.",
         "For x <= 0 the output is negative_slope * x; torch.where(condition, a, b) picks per element.",
-        "return torch.where(x > 0, x, negative_slope * x)",
+        "Build the boolean condition 'x is positive' and let torch.where choose x where it holds and the scaled x "
+        "elsewhere; never write into x in place.",
     ],
 ))

@@ -1,4 +1,4 @@
-"""Checks for exercises/04_pooling.ipynb: max pooling and global average pooling from scratch.
+"""Checks for exercises/04_pooling.ipynb: max pooling, global average pooling and max pooling's backward pass.
 
 Taught in notebooks/04_pooling.ipynb.
 """
@@ -7,9 +7,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .core import Case, Checker, register
+from .core import Case, Checker, autograd_gradients, compare_rel_error, numerical_gradients, register, rel_error_note
 
-__all__ = ["max_pool2d", "global_avg_pool2d"]
+__all__ = ["max_pool2d", "global_avg_pool2d", "max_pool2d_backward"]
 
 
 def _close(a, b) -> bool:
@@ -162,6 +162,168 @@ global_avg_pool2d = register(Checker(
     ],
     hints=[
         "One number per (sample, channel): the mean of that channel's H x W map. The output is (N, C).",
-        "x.mean(dim=(2, 3)) averages over H and W and drops those axes.",
+        "Average over the two spatial axes at once (mean accepts a tuple of dims); without keepdim those axes disappear.",
+    ],
+))
+
+
+# ----------------------------------------------------------------------------- max_pool2d_backward
+
+BACKWARD_FORBIDS = ("torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward", "torch.func.vjp",
+                    "torch.autograd.functional.vjp", "torch.autograd.functional.jacobian",
+                    "torch.nn.functional.max_pool2d", "torch.max_pool2d", "torch.nn.functional.max_pool2d_with_indices",
+                    "torch.nn.MaxPool2d", "torch.nn.functional.max_unpool2d", "torch.nn.MaxUnpool2d")
+"""Autograd, and PyTorch's max pooling with its indices (whose max_unpool2d would be the answer)."""
+
+MAX_REL_ERROR = 1e-6
+
+
+def _max_pool_backward_reference(grad_out, x, kernel_size, stride=None):
+    """dx by torch.autograd through F.max_pool2d: each window's gradient goes to ONE position, its first
+    maximum in reading order (row by row, left to right), as PyTorch's max_pool2d on the CPU does."""
+    return autograd_gradients(lambda x: F.max_pool2d(x, kernel_size, stride), (x,), grad_out)[0]
+
+
+def _max_pool_backward_numerical(grad_out, x, kernel_size, stride=None):
+    """dx by centred finite differences (distinct values far apart: no maximum changes within h)."""
+    return numerical_gradients(lambda x: F.max_pool2d(x, kernel_size, stride), (x,), grad_out, h=1e-3)[0]
+
+
+def _max_pool_backward_cases(g: torch.Generator):
+    def r(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    def case(label, x, k, stride=None, keyword=False, reference=None):
+        grad_out = r(*F.max_pool2d(x, k, stride).shape)
+        if keyword:
+            return Case(label, (grad_out, x, k), {"stride": stride}, reference)
+        return Case(label, (grad_out, x, k) + (() if stride is None else (stride,)), {}, reference)
+
+    ties = torch.randint(0, 3, (2, 3, 8, 8), generator=g).double()
+    tiny = (torch.randperm(16, generator=g).double() * 0.5).view(1, 1, 4, 4)
+    return [
+        case("2x3x8x8, K=2 (stride defaults to K)", r(2, 3, 8, 8), 2),
+        case("non-square 2x4x6x10, K=2", r(2, 4, 6, 10), 2),
+        case("odd size 1x2x7x9, K=2 (the dropped last row/column get 0)", r(1, 2, 7, 9), 2),
+        case("K=3, stride=2 (overlapping windows)", r(2, 3, 11, 9), 3, 2),
+        case("K=2, stride=1 (overlapping windows)", r(1, 3, 6, 7), 2, 1),
+        case("K=2, stride=3 (gaps between windows)", r(2, 2, 9, 10), 2, 3),
+        case("ties: whole numbers 0..2, K=2", ties, 2),
+        case("ties: a constant map, K=3, stride=1", torch.ones(1, 2, 6, 6, dtype=torch.float64), 3, 1),
+        case("stride as keyword, K=4, stride=2", r(2, 3, 10, 10), 4, 2, keyword=True),
+        case("tiny 1x1x4x4, K=2, stride=1: against centred finite differences", tiny, 2, 1,
+             reference=_max_pool_backward_numerical),
+    ]
+
+
+def _pool_args(case: Case):
+    grad_out, x, k, *rest = case.args
+    stride = case.kwargs.get("stride", rest[0] if rest else None)
+    return grad_out, x, k, k if stride is None else stride
+
+
+def _windows_of(x, k, s):
+    """(N, C, K*K, L) windows of x (F.unfold), and fold(...) that adds (N, C, K*K, L) back into x's shape."""
+    N, C, H, W = x.shape
+    cols = F.unfold(x, k, stride=s).view(N, C, k * k, -1)
+
+    def fold(parts):
+        return F.fold(parts.reshape(N, C * k * k, -1), (H, W), k, stride=s)
+    return cols, fold
+
+
+def _routed(grad_out, x, k, s, rule):
+    """dx with each window's gradient routed by ``rule``: 'first', 'last', 'all' or 'split' (tied maxima),
+    'spread' (evenly over the window), 'copy' (to every pixel of the window)."""
+    cols, fold = _windows_of(x, k, s)
+    g = grad_out.flatten(2).unsqueeze(2)  # (N, C, 1, L)
+    is_max = cols == cols.amax(dim=2, keepdim=True)
+    if rule == "first":
+        mask = F.one_hot(cols.argmax(dim=2), k * k).transpose(2, 3).to(x.dtype)
+    elif rule == "last":
+        mask = F.one_hot(k * k - 1 - cols.flip(2).argmax(dim=2), k * k).transpose(2, 3).to(x.dtype)
+    elif rule == "all":
+        mask = is_max.to(x.dtype)
+    elif rule == "split":
+        mask = is_max.to(x.dtype) / is_max.sum(dim=2, keepdim=True)
+    elif rule == "spread":
+        mask = torch.full_like(cols, 1.0 / (k * k))
+    else:  # "copy"
+        mask = torch.ones_like(cols)
+    return fold(mask * g)
+
+
+def _overwritten(grad_out, x, k, s):
+    """dx where a later window's gradient REPLACES an earlier one's at a shared maximum (= instead of +=)."""
+    N, C = x.shape[:2]
+    cols, _ = _windows_of(x, k, s)
+    first = cols.argmax(dim=2)  # (N, C, L)
+    W_out = grad_out.shape[-1]
+    dx = torch.zeros_like(x).flatten(2)
+    for index in range(first.shape[-1]):
+        i, j = divmod(index, W_out)
+        p, q = first[:, :, index] // k, first[:, :, index] % k
+        position = (i * s + p) * x.shape[-1] + (j * s + q)
+        dx.scatter_(2, position.unsqueeze(2), grad_out.flatten(2)[:, :, index:index + 1])
+    return dx.view_as(x)
+
+
+def _stride_one(grad_out, x, k):
+    """dx when the windows were taken 1 pixel apart (stride None read as 1) over grad_out's H' x W' positions."""
+    H_out, W_out = grad_out.shape[-2:]
+    inside = _routed(grad_out, x[:, :, :H_out + k - 1, :W_out + k - 1], k, 1, "first")
+    return F.pad(inside, (0, x.shape[-1] - inside.shape[-1], 0, x.shape[-2] - inside.shape[-2]))
+
+
+def _routed_is(rule):
+    def recognises(got, case):
+        grad_out, x, k, s = _pool_args(case)
+        if rule == "stride 1":
+            wrong = _stride_one(grad_out, x, k)
+        else:
+            wrong = _routed(grad_out, x, k, s, rule) if rule != "overwrite" else _overwritten(grad_out, x, k, s)
+        right = _max_pool_backward_reference(*case.args, **case.kwargs)
+        return _close(got, wrong) and not _close(wrong, right)
+    return recognises
+
+
+def _dx_grad_shaped(got, case):
+    grad_out, x = case.args[:2]
+    return isinstance(got, torch.Tensor) and got.shape == grad_out.shape and got.shape != x.shape
+
+
+max_pool2d_backward = register(Checker(
+    name="max_pool2d_backward",
+    reference=_max_pool_backward_reference,
+    cases=_max_pool_backward_cases,
+    compare=compare_rel_error(MAX_REL_ERROR),
+    note=rel_error_note("autograd", "finite differences"),
+    forbids=BACKWARD_FORBIDS,
+    diagnoses=[
+        (_dx_grad_shaped, "you returned a tensor shaped like grad_out: dx has the INPUT's shape (N, C, H, W); "
+                          "every input pixel gets a gradient, most of them 0."),
+        (_routed_is("spread"), "you spread the gradient over the whole window (grad / K², average pooling's backward): "
+                               "the max depends only on the window's largest value, so only that pixel gets the gradient."),
+        (_routed_is("copy"), "you sent the gradient to every pixel of the window: only the window's maximum "
+                             "influenced the output, so only that pixel gets it; the others get 0."),
+        (_routed_is("all"), "with ties you sent the gradient to EVERY tied maximum: the reference (PyTorch's max_pool2d) "
+                            "sends each window's gradient to ONE position, the first maximum in reading order "
+                            "(row by row, left to right; argmax of the flattened window gives it)."),
+        (_routed_is("split"), "with ties you split the gradient between the tied maxima: the reference (PyTorch) gives "
+                              "all of it to ONE position, the first maximum in reading order (row by row, left to right)."),
+        (_routed_is("last"), "with ties you chose the LAST maximum of the window: the reference (PyTorch) chooses the "
+                             "first one in reading order (row by row, left to right), e.g. argmax of the flattened window."),
+        (_routed_is("overwrite"), "where windows overlap (stride < K) a pixel can be the maximum of several windows: "
+                                  "it gets the SUM of their gradients. You overwrote (=) instead of adding (+=)."),
+        (_routed_is("stride 1"),
+         "your stride defaults to 1: when stride is None it is kernel_size, as in the forward pass."),
+    ],
+    hints=[
+        "Only the window's largest value reached the output, so d(out)/d(x) is 1 at that one pixel and 0 elsewhere: "
+        "grad_out[:, :, i, j] goes to the position of window (i, j)'s maximum, and nowhere else.",
+        "For each output position, find where its window's maximum sits: the argmax over the flattened K*K window "
+        "(it returns the FIRST maximum on ties, as PyTorch does). A one-hot of that index, shaped K x K, marks the pixel.",
+        "Start from zeros shaped like x and ADD each window's part (the mark times its grad_out value) into its "
+        "window's slice: overlapping windows (stride < K) can share a maximum.",
     ],
 ))

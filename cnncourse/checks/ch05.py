@@ -1,4 +1,5 @@
-"""Checks for exercises/05_normalization.ipynb: batch norm (train and eval) and group norm.
+"""Checks for exercises/05_normalization.ipynb: batch norm (train and eval), group norm, and batch norm's
+backward pass (training mode).
 
 Taught in notebooks/05_normalization.ipynb.
 """
@@ -8,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import Case, Checker, register
+from .core import Case, Checker, autograd_gradients, compare_rel_error, numerical_gradients, register, rel_error_note
 
-__all__ = ["batch_norm", "group_norm"]
+__all__ = ["batch_norm", "group_norm", "batch_norm_backward"]
 
 
 # ----------------------------------------------------------------------------- batch norm
@@ -207,5 +208,158 @@ group_norm = register(Checker(
         "Group norm is instance norm on groups of channels: view x (N, C, H, W) as (N, G, C/G, H, W).",
         "On the grouped view take the mean and the biased variance over dims (2, 3, 4) with keepdim=True, "
         "normalise with sqrt(var + eps), then reshape back to x.shape.",
+    ],
+))
+
+
+# ----------------------------------------------------------------------------- batch_norm_backward
+
+BACKWARD_FORBIDS = ("torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward", "torch.func.vjp",
+                    "torch.autograd.functional.vjp", "torch.autograd.functional.jacobian",
+                    "torch.batch_norm_backward_elemt", "torch.batch_norm_backward_reduce",
+                    "torch.ops.aten.native_batch_norm_backward")
+"""Autograd, and PyTorch's own batch-norm backward kernels."""
+
+MAX_REL_ERROR = 1e-6
+
+
+def _bn_forward(x, gamma, beta, eps=1e-5, axes=(0, 2, 3), correction=0):
+    """Batch norm's training-mode forward written out (axes and correction are knobs for the diagnoses)."""
+    mean = x.mean(dim=axes, keepdim=True)
+    var = x.var(dim=axes, correction=correction, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * gamma.view(1, -1, 1, 1) + beta.view(1, -1, 1, 1)
+
+
+def _bn_backward_reference(grad_out, x, gamma, eps=1e-5):
+    """(dx, dgamma, dbeta) by torch.autograd through F.batch_norm in training mode (batch statistics)."""
+    beta = torch.zeros_like(gamma)
+    return autograd_gradients(lambda x, g, b: F.batch_norm(x, None, None, g, b, True, 0.0, eps), (x, gamma, beta), grad_out)
+
+
+def _bn_backward_numerical(grad_out, x, gamma, eps=1e-5):
+    beta = torch.zeros_like(gamma)
+    return numerical_gradients(lambda x, g, b: _bn_forward(x, g, b, eps), (x, gamma, beta), grad_out, h=1e-5)
+
+
+def _bn_backward_cases(g: torch.Generator):
+    def case(label, shape, scale=2.0, shift=1.0, eps=None, reference=None):
+        x = torch.randn(*shape, generator=g, dtype=torch.float64) * scale + shift
+        gamma = torch.rand(shape[1], generator=g, dtype=torch.float64) + 0.5
+        grad_out = torch.randn(*shape, generator=g, dtype=torch.float64)
+        return Case(label, (grad_out, x, gamma), {} if eps is None else {"eps": eps}, reference)
+
+    return [
+        case("8x4x5x5, eps=1e-5", (8, 4, 5, 5)),
+        case("2x3x3x3 (n = 18 values per channel)", (2, 3, 3, 3)),
+        case("4x6x2x2", (4, 6, 2, 2)),
+        case("batch of 1, 1x3x6x6 (statistics over H, W)", (1, 3, 6, 6)),
+        case("16x5x1x1 (a batch of vectors, as BatchNorm1d)", (16, 5, 1, 1)),
+        case("large values (x * 10 + 5)", (4, 3, 4, 4), scale=10.0, shift=5.0),
+        case("small values, eps=0.1 (eps matters)", (4, 3, 4, 4), scale=0.2, eps=0.1),
+        case("tiny 3x2x2x2: against centred finite differences", (3, 2, 2, 2), reference=_bn_backward_numerical),
+    ]
+
+
+def _bn_args(case: Case):
+    grad_out, x, gamma = case.args
+    return grad_out, x, gamma, case.kwargs.get("eps", 1e-5)
+
+
+def _bn_backward_variant(grad_out, x, gamma, eps=1e-5, *, mean_path=True, var_path=True, use_gamma=True,
+                         reduce="mean", dgamma_of="x_hat"):
+    """Batch norm's gradients in closed form, with one path or factor left out for the diagnoses."""
+    axes, shape = (0, 2, 3), (1, -1, 1, 1)
+    mean = x.mean(dim=axes, keepdim=True)
+    std = torch.sqrt(x.var(dim=axes, correction=0, keepdim=True) + eps)
+    x_hat = (x - mean) / std
+
+    def avg(t):
+        return t.mean(dim=axes, keepdim=True) if reduce == "mean" else t.sum(dim=axes, keepdim=True)
+
+    dx = grad_out.clone()
+    if mean_path:
+        dx = dx - avg(grad_out)
+    if var_path:
+        dx = dx - x_hat * avg(grad_out * x_hat)
+    dx = dx / std * (gamma.view(shape) if use_gamma else 1.0)
+    dgamma = (grad_out * (x_hat if dgamma_of == "x_hat" else x)).sum(dim=axes)
+    return dx, dgamma, grad_out.sum(dim=axes)
+
+
+def _bn_close(a, b) -> bool:
+    return _close(a, b, atol=1e-7, rtol=1e-6)
+
+
+def _bn_part_is(index, make):
+    """A diagnosis predicate: item ``index`` of the learner's (dx, dgamma, dbeta) equals ``make(...)``, which is wrong."""
+    def recognise(got, case):
+        wrong = make(*_bn_args(case))
+        right = _bn_backward_reference(*case.args, **case.kwargs)[index]
+        return _bn_close(got[index], wrong) and not _bn_close(wrong, right)
+    return recognise
+
+
+def _bn_variant_dx(**wrong):
+    return _bn_part_is(0, lambda g, x, gamma, eps: _bn_backward_variant(g, x, gamma, eps, **wrong)[0])
+
+
+def _bn_forward_dx(**wrong):
+    """dx of a forward with a wrong knob (axes, unbiased variance, no eps), by autograd."""
+    def make(g, x, gamma, eps):
+        forward_eps = 0.0 if wrong.get("no_eps") else eps
+        knobs = {k: v for k, v in wrong.items() if k != "no_eps"}
+        return autograd_gradients(lambda x: _bn_forward(x, gamma, torch.zeros_like(gamma), forward_eps, **knobs), (x,), g)[0]
+    return _bn_part_is(0, make)
+
+
+def _params_not_summed(got, case):
+    grad_out, x, gamma, eps = _bn_args(case)
+    return any(isinstance(t, torch.Tensor) and t.shape != gamma.shape and t.numel() > gamma.numel() for t in got[1:3])
+
+
+batch_norm_backward = register(Checker(
+    name="batch_norm_backward",
+    reference=_bn_backward_reference,
+    cases=_bn_backward_cases,
+    compare=compare_rel_error(MAX_REL_ERROR, names=("dx", "dgamma", "dbeta")),
+    note=rel_error_note("autograd", "finite differences"),
+    forbids=BACKWARD_FORBIDS,
+    diagnoses=[
+        (_params_not_summed, "dgamma and dbeta must be summed over N, H and W (dims 0, 2, 3): gamma[c] and beta[c] "
+                             "act at every position of channel c, so each is one number per channel, shape (C,)."),
+        (_bn_part_is(1, lambda g, x, gamma, eps: (g * x).sum(dim=(0, 2, 3))),
+         "dgamma multiplies grad_out by x: gamma scales the NORMALISED x_hat = (x - mean) / sqrt(var + eps), "
+         "so dgamma = (grad_out * x_hat).sum(dim=(0, 2, 3))."),
+        (_bn_variant_dx(mean_path=False, var_path=False),
+         "dx has neither the mean path nor the variance path: you treated the batch mean and variance as constants, "
+         "but both are computed from x, so every x[n, c, h, w] also moves them (two more terms)."),
+        (_bn_variant_dx(var_path=False),
+         "dx has the mean path but not the variance path: the variance also depends on x; "
+         "it adds - x_hat * mean(grad_out * x_hat) (inside the same gamma / sqrt(var + eps) factor)."),
+        (_bn_variant_dx(mean_path=False),
+         "dx has the variance path but not the mean path: the mean depends on x too; "
+         "it adds - mean(grad_out) over (N, H, W) (inside the same gamma / sqrt(var + eps) factor)."),
+        (_bn_variant_dx(reduce="sum"),
+         "your mean and variance paths SUM over (N, H, W) where they should average: the mean and the variance "
+         "divide by n = N*H*W, so do their gradients (mean, not sum)."),
+        (_bn_variant_dx(use_gamma=False), "dx is missing the factor gamma: y = gamma * x_hat + beta, so dL/dx_hat = grad_out * gamma."),
+        (_bn_forward_dx(axes=(2, 3)), "your dx normalises each sample and channel over (H, W) (instance norm): "
+                                      "batch norm's statistics are over (N, H, W), per channel."),
+        (_bn_forward_dx(axes=(1, 2, 3)), "your dx normalises each sample over (C, H, W) (layer norm): "
+                                         "batch norm's statistics are over (N, H, W), per channel."),
+        (_bn_forward_dx(correction=1), "your dx uses the unbiased variance (n - 1): training-mode batch norm "
+                                       "normalises with the biased one (divide by n)."),
+        (_bn_forward_dx(no_eps=True), "you left out eps: the forward divides by sqrt(var + eps), so does the backward."),
+    ],
+    hints=[
+        "Recompute the forward first: mean and biased var over (0, 2, 3), std = sqrt(var + eps), and x_hat, x centred by the mean and divided by std. "
+        "dbeta and dgamma are sums over (0, 2, 3). For dx, x reaches the output three ways: directly, through the "
+        "mean and through the variance.",
+        "Backpropagate through the forward graph one node at a time: first dL/dx_hat (gamma scales it), then dL/dvar "
+        "(var enters only through 1/std), then dL/dmean (directly through x - mean; its part through var vanishes, "
+        "the deviations sum to 0), then add the three contributions to dx, dividing by n = N*H*W wherever a mean "
+        "or a variance averaged. Keep keepdim=True on every sum.",
+        "The three paths simplify to gamma / std times a combination of grad_out, its per-channel mean, and x_hat "
+        "times the per-channel mean of grad_out * x_hat; hint 2's steps give the signs.",
     ],
 ))

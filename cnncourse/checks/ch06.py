@@ -112,7 +112,8 @@ add_gaussian_noise = register(Checker(
     hints=[
         "Gaussian noise with standard deviation std is torch.randn_like(x) * std; add it to the image.",
         "Draw the noise inside __call__ (a new draw per call, from torch's global RNG) and clamp only when self.clip is True.",
-        "out = x + torch.randn_like(x) * self.std; return out.clamp(0, 1) if self.clip else out",
+        "In __call__: noise of the input's shape scaled by self.std, added to a new tensor (never to x in place); "
+        "clamp into [0, 1] only when self.clip is set.",
     ],
 ))
 
@@ -157,6 +158,7 @@ standardize = register(Checker(
     hints=[
         "Each channel c gets (x[:, c] - mean[c]) / std[c]; do it without a loop by broadcasting.",
         "A (C,) tensor broadcasts against (N, C, H, W) along the LAST axis unless you reshape it.",
-        "return (x - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)",
+        "Reshape mean and std so that their C values sit on the channel axis (shape (1, C, 1, 1), by view or by "
+        "indexing with None), then subtract and divide.",
     ],
 ))

@@ -85,8 +85,9 @@ cross_entropy = register(Checker(
     hints=[
         "loss = mean over samples of -log softmax(z)[true class], and log softmax(z) = z - log(sum(exp(z))).",
         "Stability: with m = the row maximum, log(sum(exp(z))) = m + log(sum(exp(z - m))); every exponent is then <= 0.",
-        "shifted = logits - logits.amax(1, keepdim=True); logp = shifted - shifted.exp().sum(1, keepdim=True).log(); "
-        "return -logp.gather(1, targets[:, None]).mean()",
+        "Three steps: subtract each row's maximum (keepdim=True so it broadcasts); log-softmax is the shifted logits "
+        "minus the log of each row's sum of exponentials; pick each row's true-class entry (gather, or indexing with "
+        "torch.arange(N)), negate, average.",
     ],
 ))
 
@@ -131,7 +132,7 @@ focal_loss = register(Checker(
         "Focal loss is cross-entropy with each sample's term multiplied by (1 - p_true)^gamma.",
         "Get log p_true stably (log-softmax, then gather the true class), p_true = exp(log p_true), "
         "then loss_i = -(1 - p_true)^gamma * log p_true; return the mean.",
-        "logp = F.log_softmax(logits, 1).gather(1, targets[:, None]).squeeze(1); "
-        "return (-((1 - logp.exp()) ** gamma) * logp).mean()",
+        "Get one log p_true per sample (shape (N,)) the stable way, turn it into p_true with exp, weight each "
+        "-log p_true by (1 - p_true) to the power gamma, then average over the batch.",
     ],
 ))

@@ -114,8 +114,9 @@ sgd_momentum_step = register(Checker(
     ],
     hints=[
         "Two lines: first update the buffer from the gradient, then move the parameter along the buffer.",
-        "new_buf = momentum * buf + grad (no lr here, no (1 − momentum) factor).",
-        "new_buf = momentum * buf + grad; new_param = param - lr * new_buf; return new_param, new_buf.",
+        "The new buffer is momentum times the old buffer plus the raw gradient: no lr in it and no (1 − momentum) factor.",
+        "The step uses the NEW buffer, not the old one: move the parameter against it, scaled by lr, and return "
+        "both new tensors (parameter first).",
     ],
 ))
 
@@ -207,6 +208,7 @@ adam_step = register(Checker(
     hints=[
         "Update both running averages first (m from g, v from g²), then bias-correct them with t, then step.",
         "m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²;  m̂ = m / (1 − β1**t);  v̂ = v / (1 − β2**t).",
-        "new_param = param - lr * m_hat / (v_hat.sqrt() + eps); return new_param, m, v (the raw m and v).",
+        "The step is lr times the corrected first moment divided by (the square root of the corrected second moment, "
+        "plus eps: eps goes outside the root); return the raw, uncorrected m and v for the next step.",
     ],
 ))

@@ -125,8 +125,9 @@ warmup_cosine_lr = register(Checker(
         "down to min_lr over the remaining steps.",
         "Warm-up: base_lr·(step + 1)/(warmup_steps + 1). Cosine: p = (step − warmup_steps)/(total_steps − warmup_steps), "
         "then min_lr + (base_lr − min_lr)·(1 + cos(π·p))/2.",
-        "if step < warmup_steps: return base_lr * (step + 1) / (warmup_steps + 1); p = (step - warmup_steps) / "
-        "(total_steps - warmup_steps); return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * p)) / 2",
+        "Return early from the warm-up branch. In the cosine branch compute the progress p (0 at the end of warm-up, "
+        "1 at total_steps) first; math.cos(math.pi * p) goes from 1 to -1, so shift and halve it to blend from "
+        "base_lr down to min_lr.",
     ],
     atol=1e-12,
     rtol=1e-6,
@@ -190,7 +191,8 @@ step_decay_lr = register(Checker(
     hints=[
         "Count how many drops have happened by this epoch, then multiply base_lr by gamma that many times.",
         "The number of drops is epoch // step_size (integer division); epoch 0 is before any drop.",
-        "return base_lr * gamma ** (epoch // step_size)",
+        "Raise gamma to the number of drops so far and scale base_lr by it; epochs 0 .. step_size-1 give base_lr "
+        "itself.",
     ],
     atol=1e-12,
     rtol=1e-6,

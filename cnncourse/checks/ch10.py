@@ -109,8 +109,8 @@ inverted_dropout = register(Checker(
         "Three cases: eval mode (return x), p = 1 (return zeros), otherwise draw u = torch.rand(x.shape, "
         "generator=generator) and build a keep mask.",
         "keep = u < 1 − p keeps each element with probability 1 − p; multiply x by the mask and rescale.",
-        "return x * keep / (1 - p)   (with keep = (u < 1 - p).to(x.dtype)); p == 1: torch.zeros_like(x); "
-        "not training: x.",
+        "Turn the comparison into a float mask of 0s and 1s, multiply, and divide by the keep probability so the "
+        "expected value stays x; handle 'not training' and p == 1 before drawing anything.",
     ],
 ))
 
@@ -211,6 +211,7 @@ l2_penalty = register(Checker(
     hints=[
         "Weight decay λ adds λ·w to each gradient; which function of w has gradient λ·w?",
         "d/dw (λ/2)·w² = λ·w. Sum (w ** 2).sum() over all tensors, then multiply by λ/2.",
-        "return weight_decay / 2 * sum((w ** 2).sum() for w in params)",
+        "Add up each tensor's sum of squares (a loop or a generator over params) and scale the total by half of "
+        "weight_decay; keep it a tensor so autograd can differentiate it.",
     ],
 ))

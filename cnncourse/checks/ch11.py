@@ -112,8 +112,8 @@ precision_recall_f1 = register(Checker(
         "Everything comes from three vectors: the diagonal (true positives), the column sums and the row sums.",
         "precision = diag / confusion.sum(0); recall = diag / confusion.sum(1); replace the 0/0 cases by 0 "
         "(torch.where(denominator > 0, ..., 0)).",
-        "c = confusion.double(); tp = c.diagonal(); p = torch.where(c.sum(0) > 0, tp / c.sum(0), 0.0); the same for r with "
-        "c.sum(1); f1 = torch.where(p + r > 0, 2 * p * r / (p + r), 0.0); return p, r, f1.",
+        "Work in float64. Precision divides the diagonal by the column sums, recall by the row sums, each 0 where "
+        "its sum is 0; F1 is their harmonic mean, again 0 where both are 0.",
     ],
 ))
 
@@ -236,8 +236,9 @@ early_stopping_epochs = register(Checker(
     ],
     hints=[
         "Walk through the losses once, keeping the best loss so far, its epoch, and a counter of epochs without improvement.",
-        "If loss < best − min_delta: best, best_epoch, waited = loss, epoch, 0; else waited += 1 and stop when waited == patience.",
-        "for epoch, loss in enumerate(val_losses, 1): ... if waited >= patience: return epoch, best_epoch; after the loop "
-        "return len(val_losses), best_epoch.",
+        "An epoch improves when its loss is below the best by more than min_delta: then remember it and reset the wait; "
+        "otherwise wait one more epoch, and stop when the wait reaches patience.",
+        "Count epochs from 1. When the wait reaches patience, return this epoch and the best one; if the losses run "
+        "out first, return how many there were and the best epoch.",
     ],
 ))

@@ -25,6 +25,7 @@ import copy
 import dis
 import io
 import math
+import os
 import signal
 import threading
 import time
@@ -37,7 +38,8 @@ from typing import Any, Callable, Sequence
 import torch
 
 __all__ = ["Case", "Checker", "CheckResult", "Outcome", "register", "checkers", "run_check", "check", "compare",
-           "call_case", "judge_case", "forbidden_in_code", "forbidden_leaves", "CASE_TIME_LIMIT"]
+           "call_case", "judge_case", "forbidden_in_code", "forbidden_leaves", "CASE_TIME_LIMIT",
+           "rel_error", "compare_rel_error", "rel_error_note", "autograd_gradients", "numerical_gradients"]
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 
@@ -50,11 +52,16 @@ PRINTED_LINES = 8
 
 @dataclass(frozen=True)
 class Case:
-    """One call to try: ``fn(*args, **kwargs)``, labelled for the report."""
+    """One call to try: ``fn(*args, **kwargs)``, labelled for the report.
+
+    ``reference``, when given, replaces the checker's reference for this case only (e.g. centred
+    finite differences on a tiny input, where the checker's reference is torch.autograd).
+    """
 
     label: str
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
+    reference: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,11 @@ class Checker:
     nearly the answer. ``compare`` may replace the default tolerance comparison. ``forbids``
     names, as dotted paths (``"torch.nn.functional.conv2d"``, ``"torch.Tensor.log_softmax"``), the
     calls a from-scratch exercise re-implements: using one is a ✗ that names it.
+
+    ``call(fn, args, kwargs)``, when given, replaces the plain ``fn(*args, **kwargs)`` of each case
+    (e.g. run the learner's ``torch.autograd.Function`` forward and backward, return the gradients).
+    ``note(triples)``, when given, turns the ``(case, got, expected)`` of a check that passed every
+    case into text added to the verdict line (e.g. "max rel. error 3e-12").
     """
 
     name: str
@@ -80,6 +92,8 @@ class Checker:
     compare: Callable[[Any, Any], str | None] | None = None
     check_inputs_unchanged: bool = True
     forbids: Sequence[str] = ()
+    call: Callable[[Callable, tuple, dict], Any] | None = None
+    note: Callable[[Sequence[tuple[Case, Any, Any]]], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,7 @@ class CheckResult:
     detail: str = ""
     hint: str = ""
     printed: str = ""
+    note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -99,10 +114,15 @@ class CheckResult:
 
     def __str__(self) -> str:
         if self.ok:
-            return f"✓ {self.name}: {self.passed}/{self.total} cases"
+            return f"✓ {self.name}: {self.passed}/{self.total} cases" + (f", {self.note}" if self.note else "")
         counts = f"{self.passed}/{self.total} cases; " if self.total else ""
         text = f"✗ {self.name}: {counts}{self.detail}"
-        return f"{text} Hint: {self.hint}" if self.hint else text
+        if self.hint:
+            text = f"{text} Hint: {self.hint}"
+        checker = _REGISTRY.get(self.name)
+        if self.total and checker is not None and checker.hints:  # the next step, where a hint ladder exists
+            text = f"{text} Next: hint({self.name!r})"
+        return text
 
     def __bool__(self) -> bool:
         return self.ok
@@ -422,7 +442,7 @@ def call_case(checker: Checker, fn, case: Case, time_limit: float | None = CASE_
     outcome = Outcome(args_after=args)
     try:
         with _time_limit(time_limit), _forbidden_guard(checker.forbids, record):
-            outcome.value = fn(*args, **kwargs)
+            outcome.value = checker.call(fn, args, kwargs) if checker.call is not None else fn(*args, **kwargs)
     except _CaseTimeout:
         outcome.timed_out = True
     except _ForbiddenCall:
@@ -461,7 +481,7 @@ def judge_case(checker: Checker, case: Case, outcome: Outcome, time_limit: float
         return False, f"[{case.label}] your function changed its input in place; work on a copy or build a new tensor.", "", False
     got = outcome.value
     try:
-        expected = checker.reference(*case.args, **case.kwargs)
+        expected = (case.reference or checker.reference)(*case.args, **case.kwargs)
         problem = (checker.compare or (lambda g, e: compare(g, e, checker.atol, checker.rtol)))(got, expected)
     except Exception as err:  # noqa: BLE001 - an answer so odd the comparison itself fails
         problem = f"your answer could not be compared ({type(err).__name__}: {str(err)[:120]}); returned {_shape_or_type(got)}"
@@ -470,9 +490,23 @@ def judge_case(checker: Checker, case: Case, outcome: Outcome, time_limit: float
     return False, f"[{case.label}] {problem}.", _diagnose(checker, got, case), False
 
 
+def _note(checker: Checker, cases: Sequence[Case], values: list) -> str:
+    """The checker's note on a check that passed every case ("" without one, or if it fails)."""
+    if checker.note is None:
+        return ""
+    try:
+        triples = [(case, got, (case.reference or checker.reference)(*case.args, **case.kwargs))
+                   for case, got in zip(cases, values)]
+        return str(checker.note(triples))
+    except Exception:  # noqa: BLE001 - a note is extra; never let it spoil a verdict
+        return ""
+
+
 def _verdict(checker: Checker, cases: Sequence[Case], outcomes, time_limit, printed: Callable[[], str] = lambda: ""):
     passed, first_problem, hint = 0, "", ""
+    values = []
     for case, outcome in zip(cases, outcomes):
+        values.append(outcome.value)
         ok, problem, case_hint, stop = judge_case(checker, case, outcome, time_limit)
         if stop:
             if problem.startswith("not implemented"):
@@ -482,8 +516,9 @@ def _verdict(checker: Checker, cases: Sequence[Case], outcomes, time_limit, prin
             passed += 1
         elif not first_problem:
             first_problem, hint = problem, case_hint
+    note = _note(checker, cases, values) if cases and passed == len(cases) else ""
     return CheckResult(checker.name, passed, len(cases), "" if passed == len(cases) else first_problem,
-                       "" if passed == len(cases) else hint, printed())
+                       "" if passed == len(cases) else hint, printed(), note)
 
 
 def _unknown(name, registry) -> CheckResult:
@@ -550,4 +585,136 @@ def check(name: str, fn, seed: int = 0, time_limit: float | None = CASE_TIME_LIM
     excerpt = printed_excerpt(result.printed)
     if excerpt:
         print(excerpt)
+    if not result.ok and os.environ.get("NBGRADER_EXECUTION"):
+        raise AssertionError(str(result))  # under nbgrader a failed test is an error in the grade cell
     return result
+
+
+# ----------------------------------------------------------------------------- gradients: relative error, autograd, finite differences
+
+_AUTOGRAD_GRAD = torch.autograd.grad  # kept here, so a checker's own autograd still works while an exercise forbids it
+
+REL_ERROR_FLOOR = 1e-8
+"""The floor of the denominator in :func:`rel_error` (cs231n's 1e-8)."""
+
+
+def _tensor_pairs(got, expected, where: str = "", names: Sequence[str] = ()):
+    """(where, got, expected) for every tensor of ``expected``, walking tuples, lists and dicts alike."""
+    if isinstance(expected, torch.Tensor):
+        yield where, got, expected
+    elif isinstance(expected, (tuple, list)) and isinstance(got, (tuple, list)):
+        for i, (g, e) in enumerate(zip(got, expected)):
+            name = names[i] if not where and i < len(names) else (f"{where}[{i}]" if where else f"item {i}")
+            yield from _tensor_pairs(g, e, name)
+    elif isinstance(expected, dict) and isinstance(got, dict):
+        for key in expected:
+            if key in got:
+                yield from _tensor_pairs(got[key], expected[key], f"{where}[{key!r}]" if where else str(key))
+
+
+def _rel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    a, b = a.detach().double(), b.detach().double()
+    rel = (a - b).abs() / (a.abs() + b.abs()).clamp(min=REL_ERROR_FLOOR)
+    both_inf_equal = torch.isinf(a) & (a == b)
+    rel = torch.where(both_inf_equal, torch.zeros_like(rel), rel)
+    return torch.where(torch.isnan(rel), torch.full_like(rel, math.inf), rel)
+
+
+def rel_error(got, expected) -> float:
+    """cs231n's relative error: the largest ``|a - b| / max(1e-8, |a| + |b|)`` over all elements.
+
+    ``got`` and ``expected`` may be tensors or (nested) tuples, lists and dicts of them; the largest
+    error over all their tensors is returned (NaN counts as inf; no tensors: 0.0).
+    """
+    worst = 0.0
+    for _, g, e in _tensor_pairs(got, expected):
+        if isinstance(g, torch.Tensor) and g.shape == e.shape and e.numel():
+            worst = max(worst, _rel(g, e).max().item())
+        elif not isinstance(g, torch.Tensor) or g.shape != e.shape:
+            return math.inf
+    return worst
+
+
+def compare_rel_error(max_error: float = 1e-6, names: Sequence[str] = (), same_dtype: bool = True):
+    """A ``Checker.compare``: same structure (and dtype) as expected, and :func:`rel_error` <= ``max_error``.
+
+    ``names`` label the items of a returned tuple in the report (``("dx", "dw", "db")``).
+    """
+    def compare_(got, expected) -> str | None:
+        problem = compare(got, expected, atol=math.inf, rtol=0.0)  # types and shapes only (and NaN)
+        if problem and not problem.startswith("values differ"):
+            for i, name in enumerate(names):
+                problem = problem.replace(f"at item {i}", f"in {name}").replace(f"item {i}", name)
+            return problem
+        for where, g, e in _tensor_pairs(got, expected, names=names):
+            at = f" in {where}" if where else ""
+            if same_dtype and e.is_floating_point() and g.dtype != e.dtype:
+                return (f"dtype {str(g.dtype).replace('torch.', '')}{at}, expected {str(e.dtype).replace('torch.', '')} "
+                        f"(the inputs' dtype: make new tensors with x.new_zeros(...) or torch.zeros_like(x))")
+            if not e.numel():
+                continue
+            rel = _rel(g, e)
+            if rel.max().item() > max_error:
+                idx = tuple(int(i) for i in torch.unravel_index(rel.argmax(), rel.shape)) if rel.ndim else ()
+                return (f"max rel. error {rel.max().item():.2g}{at} at index {idx} "
+                        f"(got {g.detach()[idx].item():.5g}, expected {e.detach()[idx].item():.5g})")
+        return None
+    return compare_
+
+
+def _short_float(value: float) -> str:
+    return "0" if value == 0 else ("inf" if math.isinf(value) else f"{value:.0e}")
+
+
+def rel_error_note(reference_name: str = "autograd", own_reference_name: str = "finite differences"):
+    """A ``Checker.note``: "max rel. error 3e-15 vs autograd, 2e-10 vs finite differences".
+
+    Cases without their own reference are measured against the checker's (``reference_name``), cases
+    with one (``Case.reference``) against theirs (``own_reference_name``).
+    """
+    def note(triples) -> str:
+        shared = [rel_error(got, expected) for case, got, expected in triples if case.reference is None]
+        own = [rel_error(got, expected) for case, got, expected in triples if case.reference is not None]
+        parts = []
+        if shared:
+            parts.append(f"{_short_float(max(shared))} vs {reference_name}" if own else _short_float(max(shared)))
+        if own:
+            parts.append(f"{_short_float(max(own))} vs {own_reference_name}")
+        return "max rel. error " + ", ".join(parts) if parts else ""
+    return note
+
+
+def autograd_gradients(f: Callable[..., torch.Tensor], tensors: Sequence[torch.Tensor], grad_output: torch.Tensor):
+    """torch.autograd's gradients of ``sum(f(*tensors) * grad_output)`` with respect to each of ``tensors``.
+
+    The tensors are copied (never changed); a tensor the output does not depend on gets zeros.
+    """
+    leaves = [t.detach().clone().requires_grad_(True) for t in tensors]
+    with torch.enable_grad():
+        out = f(*leaves)
+        grads = _AUTOGRAD_GRAD(out, leaves, grad_output, allow_unused=True)
+    return tuple(torch.zeros_like(t) if g is None else g.detach() for t, g in zip(leaves, grads))
+
+
+def numerical_gradients(f: Callable[..., torch.Tensor], tensors: Sequence[torch.Tensor], grad_output: torch.Tensor,
+                        h: float = 1e-6):
+    """Centred finite differences of ``sum(f(*tensors) * grad_output)``: ``(L(t + h) - L(t - h)) / 2h``, element by element.
+
+    Meant for float64 and tiny inputs (two calls of ``f`` per element); the tensors are copied.
+    """
+    values = [t.detach().clone() for t in tensors]
+    grads = []
+    with torch.no_grad():
+        for t in values:
+            grad = torch.zeros_like(t)
+            flat, grad_flat = t.view(-1), grad.view(-1)
+            for i in range(flat.numel()):
+                old = flat[i].item()
+                flat[i] = old + h
+                plus = (f(*values) * grad_output).sum().item()
+                flat[i] = old - h
+                minus = (f(*values) * grad_output).sum().item()
+                flat[i] = old
+                grad_flat[i] = (plus - minus) / (2 * h)
+            grads.append(grad)
+    return tuple(grads)

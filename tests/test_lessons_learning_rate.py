@@ -1,20 +1,13 @@
 """Chapter 09's compute functions (cnncourse/lessons/learning_rate.py), checked against PyTorch and formulas."""
 import copy
 import math
-import time
 
-import ipywidgets
-import matplotlib
 import pytest
 import torch
 from torch import nn
 from torch.optim import lr_scheduler
 
-matplotlib.use("Agg")
-
-from cnncourse.drawing import learning_rate as figures  # noqa: E402
-from cnncourse.lessons import learning_rate as L  # noqa: E402
-from cnncourse.widgets import Explorer  # noqa: E402
+from cnncourse.lessons import learning_rate as L
 
 
 def _formula_warmup_cosine(t, total, warmup, base, low):
@@ -117,12 +110,6 @@ def test_format_schedule_table_has_one_row_per_schedule():
     assert len(text.splitlines()) == 3
 
 
-def test_draw_schedules_returns_a_figure():
-    curves = {k: L.schedule_lrs(k, 30) for k in L.SCHEDULES}
-    fig = figures.draw_schedules(curves, metrics=L.plateau_losses(30))
-    assert len(fig.axes) >= len(L.SCHEDULES)
-
-
 @pytest.mark.parametrize("kind", L.SCHEDULES)
 def test_explore_gives_a_curve_below_the_peak(kind):
     c = L.explore(kind, peak_lr=0.05, warmup_fraction=0.2, step_fraction=0.25, gamma=0.5)
@@ -140,18 +127,6 @@ def test_explore_knobs_change_the_curve():
     assert b.lrs[-1].item() == pytest.approx(0.1 * 0.1 ** 3)
     w0 = L.explore("warmup_cosine", warmup_fraction=0.0)
     torch.testing.assert_close(w0.lrs, L.schedule_lrs("cosine", 200, base_lr=0.1))
-
-
-def test_explorer_widget_updates_quickly():
-    explorer = Explorer(L.explore, figures.draw_explore, summary=L.summarize_explore,
-                        schedule=ipywidgets.Dropdown(options=list(L.SCHEDULES), value="cosine"),
-                        peak_lr=ipywidgets.FloatLogSlider(value=0.1, base=10, min=-4, max=0, step=0.1))
-    seconds = []
-    for kind in L.SCHEDULES:
-        explorer.controls["schedule"].value = kind
-        assert explorer.result.kind == kind
-        seconds.append(explorer.seconds)
-    assert sorted(seconds)[len(seconds) // 2] < 0.5  # median; the chapter measures < 150 ms
 
 
 # ----------------------------------------------------------------------------- LR range test
@@ -210,13 +185,6 @@ def test_range_test_rejects_bad_arguments():
         L.lr_range_test(model, batches, steps=3)
 
 
-def test_draw_range_test():
-    model, batches = _toy_problem()
-    rt = L.lr_range_test(model, batches, steps=40)
-    fig = figures.draw_range_test(rt, marked={"fixed": 0.05})
-    assert fig.axes[0].get_xscale() == "log"
-
-
 # ----------------------------------------------------------------------------- training runs
 
 def test_runspec_counts_scheduler_steps_per_batch_or_epoch():
@@ -231,48 +199,42 @@ def test_runspec_counts_scheduler_steps_per_batch_or_epoch():
     assert s.step_size == 4
 
 
-def _tiny_loaders():
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(96, 1, 4, 4, generator=g)
-    y = (x.flatten(1).sum(1) > 0).long()
-    from cnncourse.data import TensorLoader
-    return (lambda seed: TensorLoader((x[:64], y[:64]), batch_size=16, shuffle=True, seed=seed)), TensorLoader((x[64:], y[64:]), batch_size=32)
+def test_format_range_test_rows():
+    model, batches = _toy_problem()
+    rt = L.lr_range_test(model, batches, start_lr=1e-4, end_lr=1e4, steps=200)
+    text = L.format_range_test(rt)
+    lines = text.splitlines()
+    assert "smoothed loss" in lines[0]
+    assert lines[1].startswith("lr ≈ 1e-4")
+    assert "lowest loss" in text and ("stopped (blew up)" in lines[-1]) == rt.stopped_early
+    best = next(line for line in lines if line.startswith("lowest loss"))
+    assert f"{rt.smoothed.min().item():.3f}" in best
 
 
-def test_compare_schedules_same_start_per_seed_and_schedules_applied():
-    make_loader, val = _tiny_loaders()
-    specs = [L.RunSpec("fixed", 0.1), L.RunSpec("one-cycle", 0.1, "onecycle", per_batch=True),
-             L.RunSpec("step", 0.1, "step", params=dict(step_size=1, gamma=0.5)),
-             L.RunSpec("plateau", 0.1, "plateau", params=dict(patience=0, factor=0.5))]
-    make_model = lambda: nn.Sequential(nn.Flatten(), nn.Linear(16, 2))  # noqa: E731
-    runs = L.compare_schedules(make_model, make_loader, val, specs, epochs=3, seeds=[0, 1])
-    assert list(runs) == ["fixed", "one-cycle", "step", "plateau"]
-    for r in runs.values():
-        assert len(r.histories) == 2 and all(len(h) == 3 for h in r.histories)
-    assert runs["fixed"].histories[0].lr == [0.1] * 3
-    assert runs["step"].histories[0].lr == pytest.approx([0.1, 0.05, 0.025])
-    one_cycle = specs[1].lrs(epochs=3, batches_per_epoch=4)
+def test_runspec_lrs_per_epoch_repeat_and_plateau_has_no_curve():
+    step = L.RunSpec("st", 0.1, "step", params=dict(step_size=1, gamma=0.5))
+    assert step.lrs(epochs=3, batches_per_epoch=4).tolist() == pytest.approx([0.1] * 4 + [0.05] * 4 + [0.025] * 4)
+    one_cycle = L.RunSpec("oc", 0.1, "onecycle", per_batch=True).lrs(epochs=3, batches_per_epoch=4)
     assert one_cycle.shape == (12,) and one_cycle[-1].item() < 1e-4 and 0.09 < one_cycle.max().item() <= 0.1
-    assert specs[2].lrs(epochs=3, batches_per_epoch=4).tolist() == pytest.approx([0.1] * 4 + [0.05] * 4 + [0.025] * 4)
     with pytest.raises(ValueError, match="validation loss"):
-        specs[3].lrs(3, 4)
-    # same seed, same start: the first epoch's training loss under the same lr is identical
-    assert runs["fixed"].histories[1].train_loss[0] == runs["step"].histories[1].train_loss[0]
-    text = L.format_runs(runs)
-    assert "one-cycle" in text and "± std" in text
-    a, b = runs["fixed"].values("val_acc")  # two seeds: the population std is half their gap
-    assert runs["fixed"].std("val_acc") == pytest.approx(abs(a - b) / 2)
-    h = lambda acc: type("H", (), {"last": lambda self, m: acc})()  # noqa: E731
-    known = L.ScheduleRun(L.RunSpec("k", 0.1), [h(0.90), h(0.92), h(0.97)])
-    assert known.mean("val_acc") == pytest.approx(0.93)
-    assert known.std("val_acc") == pytest.approx((((0.03 ** 2) + (0.01 ** 2) + (0.04 ** 2)) / 3) ** 0.5)
+        L.RunSpec("p", 0.1, "plateau").lrs(3, 4)
 
 
-def test_noise_verdict():
-    h = lambda acc: type("H", (), {"last": lambda self, m: acc})()  # noqa: E731
-    a = L.ScheduleRun(L.RunSpec("a", 0.1), [h(0.90), h(0.92)])
-    b = L.ScheduleRun(L.RunSpec("b", 0.1), [h(0.80), h(0.81)])
-    c = L.ScheduleRun(L.RunSpec("c", 0.1), [h(0.905), h(0.925)])
-    assert "beyond noise" in L.noise_verdict(a, b)
-    assert "within noise" in L.noise_verdict(c, a)
-    assert "one seed only" in L.noise_verdict(L.ScheduleRun(L.RunSpec("d", 0.1), [h(0.5)]), a)
+def test_runspec_scheduler_trains_with_fit():
+    from cnncourse.data import TensorLoader
+    from cnncourse.train import fit
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 1, 4, 4, generator=g)
+    y = (x.flatten(1).sum(1) > 0).long()
+    loader = TensorLoader((x, y), batch_size=16, shuffle=True, seed=0)
+    for spec, expected in ((L.RunSpec("step", 0.1, "step", params=dict(step_size=1, gamma=0.5)), [0.1, 0.05, 0.025]),
+                           (L.RunSpec("fixed", 0.1), [0.1] * 3)):
+        model = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+        opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=0.9)
+        h = fit(model, loader, loader, epochs=3, optimizer=opt, scheduler=spec.scheduler_for(opt, 3, len(loader)),
+                progress=False, live_plot=False)
+        assert h.lr == pytest.approx(expected)
+
+
+def test_the_removed_noise_rule_is_gone():
+    assert not hasattr(L, "noise_verdict") and not hasattr(L, "compare_schedules")

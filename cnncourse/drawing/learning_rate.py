@@ -6,13 +6,16 @@ plotting backend.
 from __future__ import annotations
 
 import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import Tensor
+
+from .. import viz
 from ..lessons.learning_rate import LABELS, RangeTest, ScheduleCurve
 
-__all__ = ['draw_schedules', 'draw_explore', 'draw_range_test']
+__all__ = ["draw_schedules", "draw_explore", "draw_range_test", "draw_lr_curves", "draw_runs"]
 
 
 def draw_schedules(curves: dict[str, Tensor], metrics: Tensor | None = None, unit: str = "step"):
@@ -42,18 +45,24 @@ def draw_schedules(curves: dict[str, Tensor], metrics: Tensor | None = None, uni
 
 
 def draw_explore(c: ScheduleCurve):
+    """The widget's figure: the lr at every step, the peak setting (dotted) and the mean lr (dashed).
+
+    No legend (it would be a third of the redraw time): the title names the lines, and the
+    widget's summary line prints their values.
+    """
     fig, ax = plt.subplots(figsize=(9, 3), dpi=72)
     steps = np.arange(len(c.lrs))
-    ax.plot(steps, c.lrs.numpy(), color="C0", label="learning rate")
-    ax.axhline(c.peak_lr, color="gray", ls=":", lw=0.8, label="peak lr setting")
-    ax.axhline(c.mean_lr, color="C2", ls="--", lw=0.8, label="mean lr")
+    ax.plot(steps, c.lrs.numpy(), color="C0")
+    ax.axhline(c.peak_lr, color="gray", ls=":", lw=0.8)
+    ax.axhline(c.mean_lr, color="C2", ls="--", lw=0.8)
+    title = f"{LABELS[c.kind]} over {len(c.lrs)} steps (dotted: peak lr, dashed: mean lr"
     if c.metrics is not None:
         scaled = c.metrics / c.metrics.max() * c.peak_lr
-        ax.plot(steps, scaled.numpy(), color="C1", lw=0.7, alpha=0.6, label="val. loss (synthetic, scaled)")
-    ax.set(xlabel="step", ylabel="learning rate", title=f"{LABELS[c.kind]} over {len(c.lrs)} steps",
+        ax.plot(steps, scaled.numpy(), color="C1", lw=0.7, alpha=0.6)
+        title += ", orange: val. loss, synthetic, scaled"
+    ax.set(xlabel="step", ylabel="learning rate", title=title + ")",
            ylim=(0, c.peak_lr * 1.15), xlim=(0, len(c.lrs)))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right")
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9)  # tight_layout: several times slower
     plt.close(fig)  # shown once, as the value (savefig still works on a closed figure)
     return fig
@@ -76,5 +85,53 @@ def draw_range_test(rt: RangeTest, marked: dict[str, float] | None = None):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower left")
     fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
+    plt.close(fig)
+    return fig
+
+
+def draw_lr_curves(curves: dict[str, Tensor], title: str, marks: dict[str, float] | None = None, unit: str = "scheduler step"):
+    """Several lr curves (label -> (steps,)) on one axis, with vertical lines at the ``marks`` (label -> step)."""
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    for label, lrs in curves.items():
+        ax.plot(np.arange(len(lrs)), lrs.numpy(), label=label)
+    for i, (name, step) in enumerate((marks or {}).items()):
+        ax.axvline(step, color=f"C{len(curves) + i}", ls=":", lw=1, label=name)
+    ax.set(xlabel=unit, ylabel="learning rate", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right")
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.9)
+    plt.close(fig)
+    return fig
+
+
+def draw_runs(histories: dict, lrs: dict[str, Tensor], batches_per_epoch: int, accuracy: dict[str, list[float]],
+              title: str = ""):
+    """Four panels: training loss and validation accuracy per epoch (one run per setting), the lr of
+    every mini-batch (log scale), and the test accuracy of every seed per setting (dots, mean bar)."""
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
+    viz.plot_histories(histories, metric="train_loss", title="training loss per epoch (first seed)", ax=axes[0])
+    axes[0].set_yscale("log")
+    viz.plot_histories(histories, metric="val_acc", title="validation accuracy per epoch (first seed)", ax=axes[1])
+    for label, curve in lrs.items():
+        axes[2].plot(np.arange(len(curve)) / batches_per_epoch, curve.numpy(), label=label)
+    axes[2].set(xlabel="epoch", ylabel="learning rate", title="lr of every mini-batch", yscale="log")
+    axes[2].grid(alpha=0.3)
+    labels = list(accuracy)
+    for i, label in enumerate(labels):
+        values = np.asarray(accuracy[label], dtype=float)
+        axes[3].scatter(np.full(len(values), i), values, s=14, color=f"C{i % 10}", alpha=0.7)
+        axes[3].hlines(values.mean(), i - 0.3, i + 0.3, color="black", lw=1.5)
+    axes[3].set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
+    axes[3].set(ylabel="test accuracy", title="test accuracy, one dot per seed")
+    axes[3].grid(alpha=0.3, axis="y")
+    for ax in axes[:3]:
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.remove()
+    handles, names = axes[2].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(len(names), 6), fontsize=7, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.36, top=0.86, wspace=0.3)
     plt.close(fig)
     return fig

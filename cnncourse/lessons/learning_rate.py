@@ -1,11 +1,12 @@
 """Chapter 09's compute functions: learning-rate schedules as LR curves, the LR range test, and
-one CNN trained per learning-rate setting.
+the scheduler of one training run (:class:`RunSpec`).
 
 Every schedule here is a real ``torch.optim.lr_scheduler`` object (StepLR, CosineAnnealingLR,
 ReduceLROnPlateau, LinearLR + SequentialLR, OneCycleLR); :func:`schedule_lrs` steps one on a
 dummy optimiser and records the learning rate, so the curves in the chapter and its widget are
 exactly what training would use. Nothing here changes its inputs (the range test trains a copy
-of the model). Its figures are in ``cnncourse.drawing.learning_rate``.
+of the model). The training runs and their comparisons (:mod:`cnncourse.stats`) are in the
+notebook's cells; its figures are in ``cnncourse.drawing.learning_rate``.
 
 Taught in notebooks/09_learning_rate.ipynb.
 """
@@ -13,11 +14,9 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.optim import lr_scheduler
@@ -37,11 +36,8 @@ __all__ = [
     "summarize_explore",
     "RangeTest",
     "lr_range_test",
+    "format_range_test",
     "RunSpec",
-    "ScheduleRun",
-    "compare_schedules",
-    "format_runs",
-    "noise_verdict",
 ]
 
 LABELS = {
@@ -262,6 +258,22 @@ def lr_range_test(model: nn.Module, loader: Iterable, make_optimizer: Callable |
                      float(lrs_t[steep_i]), stopped)
 
 
+def format_range_test(rt: RangeTest) -> str:
+    """The range test as a short table: the smoothed loss at every power of ten of the lr it passed,
+    at the lowest point and at its last step (where it stopped, if the loss blew up)."""
+    lrs, sm = rt.lrs, rt.smoothed
+    rows = []
+    for decade in range(math.ceil(math.log10(lrs[0].item()) - 1e-9), math.floor(math.log10(lrs[-1].item())) + 1):
+        i = int((lrs.log10() - decade).abs().argmin())
+        rows.append((f"lr ≈ 1e{decade:+d}", i))
+    rows.append(("lowest loss", int(torch.where(torch.isfinite(sm), sm, torch.full_like(sm, math.inf)).argmin())))
+    rows.append(("stopped (blew up)" if rt.stopped_early else "last step", len(lrs) - 1))
+    lines = [f"{'':<18} {'step':>5} {'lr':>9} {'smoothed loss':>14}"]
+    for name, i in rows:
+        lines.append(f"{name:<18} {i:>5} {lrs[i].item():>9.3g} {sm[i].item():>14.3f}")
+    return "\n".join(lines)
+
+
 # ----------------------------------------------------------------------------- training runs
 
 @dataclass(frozen=True)
@@ -301,80 +313,3 @@ class RunSpec:
         if not self.per_batch:
             per_step = schedule.repeat_interleave(batches_per_epoch)
         return per_step
-
-
-@dataclass
-class ScheduleRun:
-    """The runs of one :class:`RunSpec` over several seeds."""
-
-    spec: RunSpec
-    histories: list = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-
-    def values(self, metric: str) -> list[float]:
-        return [h.last(metric) for h in self.histories]
-
-    def mean(self, metric: str) -> float:
-        return float(np.mean(self.values(metric)))
-
-    def std(self, metric: str) -> float:
-        """Standard deviation over seeds (population, ddof = 0; 0 for one seed)."""
-        return float(np.std(self.values(metric)))
-
-
-def compare_schedules(make_model: Callable[[], nn.Module], make_train_loader: Callable[[int], Iterable],
-                      val_loader: Iterable, specs: Sequence[RunSpec], epochs: int, seeds: Sequence[int],
-                      momentum: float = 0.9) -> dict[str, ScheduleRun]:
-    """Train a fresh ``make_model()`` per spec and seed with :func:`cnncourse.train.fit` (quietly).
-
-    For a given seed every spec starts from the same weights and sees the same batches
-    (``make_train_loader(seed)`` builds a fresh loader). Returns ``{label: ScheduleRun}``.
-    """
-    from ..runtime import seed_everything
-    from ..train import fit
-
-    runs = {}
-    for spec in specs:
-        run = ScheduleRun(spec)
-        for seed in seeds:
-            seed_everything(seed)
-            model = make_model()
-            loader = make_train_loader(seed)
-            optimizer = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=momentum)
-            scheduler = spec.scheduler_for(optimizer, epochs, len(loader))
-            start = time.perf_counter()
-            history = fit(model, loader, val_loader, epochs=epochs, optimizer=optimizer, scheduler=scheduler,
-                          scheduler_step="batch" if spec.per_batch else "epoch", progress=False, live_plot=False)
-            run.seconds.append(time.perf_counter() - start)
-            run.histories.append(history)
-        runs[spec.label] = run
-    return runs
-
-
-def format_runs(runs: dict[str, ScheduleRun]) -> str:
-    """One row per setting: schedule, peak lr, final train/val loss and val accuracy mean ± std over seeds."""
-    head = (f"{'setting':<22} {'schedule':<18} {'peak lr':>7} {'train loss':>10} {'val loss':>9} "
-            f"{'val acc':>8} {'± std':>6} {'sec/run':>8}")
-    lines = [head]
-    for label, r in runs.items():
-        lines.append(f"{label:<22} {LABELS[r.spec.schedule]:<18} {r.spec.lr:>7g} {r.mean('train_loss'):>10.4f} "
-                     f"{r.mean('val_loss'):>9.4f} {r.mean('val_acc'):>8.3f} {r.std('val_acc'):>6.3f} "
-                     f"{np.mean(r.seconds):>8.1f}")
-    return "\n".join(lines)
-
-
-def noise_verdict(a: ScheduleRun, b: ScheduleRun, metric: str = "val_acc") -> str:
-    """Is the difference of the means of two settings larger than their seed-to-seed spread?
-
-    "beyond noise" needs at least two seeds and a gap larger than twice the larger std.
-    """
-    gap = a.mean(metric) - b.mean(metric)
-    spread = max(a.std(metric), b.std(metric))
-    n = min(len(a.histories), len(b.histories))
-    if n < 2:
-        verdict = "one seed only: no spread to judge by"
-    elif abs(gap) > 2 * spread:
-        verdict = "beyond noise (gap > 2 × std)"
-    else:
-        verdict = "within noise (gap ≤ 2 × std)"
-    return f"{a.spec.label} − {b.spec.label}: {metric} {gap:+.4f}, largest std {spread:.4f} over {n} seed(s): {verdict}"

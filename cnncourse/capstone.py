@@ -1,19 +1,25 @@
-"""The capstone recipe: a small ResNet trained with the course's best choices, in a notebook or under torchrun.
+"""The capstone's building blocks, and the script that assembles them for one process or under torchrun.
 
-One function, :func:`train`, is used by notebooks/12_capstone.ipynb (one process, live plot)
-and by this module as a script, which also runs data-parallel under ``torchrun``::
+notebooks/12_capstone.ipynb assembles the recipe in its own cells from the pieces here:
+:func:`load_data`, :func:`build_model` (the small ResNet, or the LeNet-style baseline of its
+ablation), :func:`parameter_groups` (weight decay on conv/linear weights only),
+:func:`augmentation`, :class:`ShardedLoader`, :func:`warmup_steps` with
+``cnncourse.schedules.make_scheduler("warmup_cosine", ...)``, and ``cnncourse.train.fit``.
+:func:`train` assembles the same pieces the same way for this module's command line, which
+also runs data-parallel under ``torchrun``::
 
     python -m cnncourse.capstone --help
     python -m cnncourse.capstone --dataset mnist-offline --epochs 8
     torchrun --nproc_per_node=2 -m cnncourse.capstone --backend gloo --epochs 8
 
-Every choice of the recipe points to the chapter that measured it:
+The recipe, and the chapter that teaches each part (whether a part helped is what that
+chapter's claims ledger records, in ``<course home>/outputs/claims``):
 
-* BatchNorm in every block (chapter 05: it allows the higher learning rate used here);
-* per-sample augmentation on the device (chapter 06), per-channel standardisation (chapter 06);
+* BatchNorm in every block (chapter 05);
+* per-sample augmentation on the device, per-channel standardisation (chapter 06);
 * cross-entropy with label smoothing 0.1 (chapter 07);
 * SGD with Nesterov momentum 0.9 (chapter 08), weight decay 5e-4 on conv/linear weights only
-  (chapter 10: decay on BatchNorm's scale and shift only fights the normalisation);
+  (chapter 10; decay on BatchNorm's scale and shift only fights the normalisation);
 * linear warm-up (one epoch, at most a fifth of the run) then cosine decay, stepped every batch (chapter 09);
 * early stopping on the validation accuracy with the best weights restored (chapter 11);
 * on CUDA: bf16 (or fp16 + loss scaling) autocast and channels_last, as planned by
@@ -44,7 +50,7 @@ from torch import nn
 
 from . import data, runtime
 from .augment import AugmentStrength, BatchAugment
-from .models import ResNetConfig, SmallResNet
+from .models import LeNet5, ResNetConfig, SmallResNet
 from .schedules import make_scheduler
 from .train import (CheckpointError, EarlyStopping, History, check_checkpoint_path, evaluate, fit, precision_plan,
                     save_checkpoint)
@@ -57,7 +63,9 @@ __all__ = [
     "ShardedLoader",
     "CapstoneResult",
     "load_data",
+    "ARCHITECTURES",
     "build_model",
+    "parameter_groups",
     "make_optimizer",
     "warmup_steps",
     "train",
@@ -222,21 +230,41 @@ def load_data(config: CapstoneConfig, download: bool = True) -> data.Splits:
     return data.load_splits("cifar10", download=True, fallback=True, **kwargs)
 
 
-def build_model(config: CapstoneConfig, splits: data.Splits) -> nn.Sequential:
-    """Standardize (statistics of the training images) -> SmallResNet sized for the data."""
+ARCHITECTURES = ("resnet", "lenet")
+
+
+def build_model(config: CapstoneConfig, splits: data.Splits, architecture: str = "resnet") -> nn.Sequential:
+    """Standardize (statistics of the training images) -> the network, sized for the data.
+
+    ``architecture="resnet"``: the capstone's :class:`~cnncourse.models.SmallResNet` (``config.widths``,
+    ``config.blocks_per_stage``); ``"lenet"``: the LeNet-style baseline of the chapter's ablation,
+    :class:`~cnncourse.models.LeNet5` (ReLU, max pooling, no normalisation, three fully connected layers).
+    """
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"build_model: architecture must be one of {ARCHITECTURES}; got {architecture!r}")
     mean, std = data.channel_stats(splits.train.images)
-    net = SmallResNet(ResNetConfig(in_channels=splits.train.shape[0], num_classes=len(splits.train.classes),
-                                   widths=tuple(config.widths), blocks_per_stage=config.blocks_per_stage))
+    channels, size = splits.train.shape[0], splits.train.shape[1]
+    classes = len(splits.train.classes)
+    if architecture == "lenet":
+        net: nn.Module = LeNet5(in_channels=channels, num_classes=classes, image_size=size)
+    else:
+        net = SmallResNet(ResNetConfig(in_channels=channels, num_classes=classes,
+                                       widths=tuple(config.widths), blocks_per_stage=config.blocks_per_stage))
     return nn.Sequential(Standardize(mean, std.clamp_min(1e-3)), net)
 
 
+def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """The optimizer's two parameter groups: ``weight_decay`` on conv and linear weights (ndim > 1),
+    none on BatchNorm's scale and shift and on biases (ndim <= 1)."""
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
 def make_optimizer(model: nn.Module, config: CapstoneConfig) -> torch.optim.Optimizer:
-    """SGD + Nesterov momentum; weight decay on conv and linear weights, none on norms and biases."""
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
-    return torch.optim.SGD([{"params": decay, "weight_decay": config.weight_decay},
-                            {"params": no_decay, "weight_decay": 0.0}],
-                           lr=config.lr, momentum=config.momentum, nesterov=True)
+    """SGD + Nesterov momentum over :func:`parameter_groups` (decay on weights, none on norms and biases)."""
+    return torch.optim.SGD(parameter_groups(model, config.weight_decay), lr=config.lr,
+                           momentum=config.momentum, nesterov=True)
 
 
 def warmup_steps(config: CapstoneConfig, steps_per_epoch: int) -> int:
@@ -265,7 +293,10 @@ def train(config: CapstoneConfig, splits: data.Splits | None = None, *, device: 
           progress: bool = True, live_plot: bool | str = "auto", checkpoint: str | Path | None = None) -> CapstoneResult:
     """Train the capstone model with the recipe; one process, or one rank of a ``torchrun`` job.
 
-    Under an initialised process group the model is wrapped in ``DistributedDataParallel``,
+    The script's assembly of the building blocks (the chapter assembles the same ones in its
+    cells): :func:`build_model`, :func:`make_optimizer` (:func:`parameter_groups`),
+    :class:`ShardedLoader` with :func:`augmentation`, warm-up + cosine with :func:`warmup_steps`,
+    label-smoothed cross-entropy, early stopping on val_acc, ``cnncourse.train.fit``. Under an initialised process group the model is wrapped in ``DistributedDataParallel``,
     every rank trains on its share of each global batch, and only rank 0 shows progress,
     plots and writes the checkpoint. Returns a :class:`CapstoneResult` (on every rank).
     """

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnncourse import capstone, data, train
+from cnncourse import capstone, data, models, train
 from cnncourse.capstone import CapstoneConfig, ShardedLoader
 from cnncourse.schedules import make_scheduler
 
@@ -107,6 +107,29 @@ def test_model_standardises_inside_and_the_optimizer_skips_decay_on_norms():
     assert decayed["weight_decay"] == 5e-4 and plain["weight_decay"] == 0.0
     assert all(p.ndim > 1 for p in decayed["params"]) and all(p.ndim == 1 for p in plain["params"])
     assert opt.defaults["nesterov"] and opt.defaults["momentum"] == 0.9
+
+
+def test_parameter_groups_decay_weights_only_and_cover_every_parameter():
+    splits = data.load_splits("mnist-offline", train_size=300, test_size=100)
+    for architecture in capstone.ARCHITECTURES:
+        model = capstone.build_model(CapstoneConfig(widths=(8, 16), blocks_per_stage=1), splits, architecture=architecture)
+        decayed, plain = capstone.parameter_groups(model, 1e-3)
+        assert decayed["weight_decay"] == 1e-3 and plain["weight_decay"] == 0.0
+        assert len(decayed["params"]) + len(plain["params"]) == len(list(model.parameters()))
+        assert all(p.ndim > 1 for p in decayed["params"]) and all(p.ndim == 1 for p in plain["params"])
+        opt = capstone.make_optimizer(model, CapstoneConfig(weight_decay=1e-3))
+        assert [len(g["params"]) for g in opt.param_groups] == [len(decayed["params"]), len(plain["params"])]
+
+
+def test_build_model_makes_the_lenet_baseline_behind_the_same_standardisation():
+    splits = data.load_splits("mnist-offline", train_size=300, test_size=100)
+    lenet = capstone.build_model(CapstoneConfig(), splits, architecture="lenet")
+    assert isinstance(lenet[0], capstone.Standardize) and isinstance(lenet[1], models.LeNet5)
+    assert lenet(splits.train.images[:3]).shape == (3, 10)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in lenet.modules())
+    assert isinstance(capstone.build_model(CapstoneConfig(), splits)[1], models.SmallResNet)
+    with pytest.raises(ValueError, match=r"architecture must be one of \('resnet', 'lenet'\); got 'vgg'"):
+        capstone.build_model(CapstoneConfig(), splits, architecture="vgg")
 
 
 def test_train_learns_and_the_checkpoint_reloads_to_identical_predictions(tmp_path):

@@ -36,6 +36,15 @@ __all__ = [
     "LossView",
     "loss_view",
     "summarize_loss_view",
+    "rotate_digits",
+    "corrupt_targets",
+    "compose_digits",
+    "per_label_f1",
+    "best_threshold",
+    "average_precision",
+    "reliability_bins",
+    "expected_calibration_error",
+    "oversample_indices",
 ]
 
 
@@ -303,3 +312,155 @@ def summarize_loss_view(view: LossView) -> str:
             f"loss {view.value:.4f}, d loss / d margin {view.gradient:+.4f}")
 
 
+
+
+# ---------------------------------------------------------------- evidence plumbing (chapter 07's experiments)
+
+def rotate_digits(images: torch.Tensor, max_degrees: float = 45.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each image (N, C, H, W) turned by its own random angle, uniform in [-max_degrees, max_degrees].
+
+    Returns (rotated images (N, C, H, W), angles (N,) in degrees; a positive angle turns the image
+    clockwise as it is shown, row 0 at the top).
+    Bilinear sampling, zeros (background) outside the image. Inputs are not changed.
+    """
+    g = torch.Generator().manual_seed(seed)
+    n = images.shape[0]
+    angles = (torch.rand(n, generator=g) * 2 - 1) * max_degrees
+    rad = angles * (torch.pi / 180)
+    cos, sin = rad.cos(), rad.sin()
+    theta = torch.stack([torch.stack([cos, sin, torch.zeros(n)], 1),
+                         torch.stack([-sin, cos, torch.zeros(n)], 1)], 1)  # (N, 2, 3)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False), angles
+
+
+def corrupt_targets(targets: torch.Tensor, fraction: float, offset: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A copy of ``targets`` (N, ...) with a random ``fraction`` of the rows moved by ``offset``.
+
+    Returns (corrupted targets, is_outlier (N,) bool): broken readings, all on one side.
+    """
+    g = torch.Generator().manual_seed(seed)
+    n = targets.shape[0]
+    is_outlier = torch.zeros(n, dtype=torch.bool)
+    is_outlier[torch.randperm(n, generator=g)[:round(fraction * n)]] = True
+    shape = (n,) + (1,) * (targets.ndim - 1)
+    return torch.where(is_outlier.view(shape), targets + offset, targets), is_outlier
+
+
+def compose_digits(images: torch.Tensor, labels: torch.Tensor, n: int, max_digits: int = 3, num_classes: int = 10,
+                   seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` images (n, 1, H, W), each holding 1 to ``max_digits`` digits of different classes.
+
+    The canvas has the size of one digit and four quadrants; each chosen digit is shrunk to a
+    quadrant (2x2 average pooling) and put in a random free quadrant. images (M, 1, H, W) and
+    labels (M,) are the digits to draw from. Returns (images (n, 1, H, W), targets (n, num_classes)
+    float32 multi-hot: 1 for every class present).
+    """
+    if not 1 <= max_digits <= 4:
+        raise ValueError(f"compose_digits: max_digits must be 1..4 (four quadrants); got {max_digits}")
+    g = torch.Generator().manual_seed(seed)
+    _, c, h, w = images.shape
+    small = F.avg_pool2d(images, 2)  # (M, 1, H/2, W/2)
+    hh, ww = small.shape[2:]
+    by_class = [torch.nonzero(labels == k).squeeze(1) for k in range(num_classes)]
+    present = [k for k in range(num_classes) if by_class[k].numel()]
+    out = torch.zeros(n, c, h, w)
+    targets = torch.zeros(n, num_classes)
+    counts = torch.randint(1, max_digits + 1, (n,), generator=g)
+    for i in range(n):
+        k = int(counts[i])
+        classes = torch.tensor(present)[torch.randperm(len(present), generator=g)[:k]]
+        quadrants = torch.randperm(4, generator=g)[:k]
+        for cls, q in zip(classes.tolist(), quadrants.tolist()):
+            pool = by_class[cls]
+            j = pool[int(torch.randint(pool.numel(), (1,), generator=g))]
+            r0, c0 = (q // 2) * hh, (q % 2) * ww
+            out[i, :, r0:r0 + hh, c0:c0 + ww] = small[j]
+            targets[i, cls] = 1.0
+    return out, targets
+
+
+def per_label_f1(scores: torch.Tensor, targets: torch.Tensor, threshold: float) -> torch.Tensor:
+    """F1 of each label when every score above ``threshold`` counts as "present". (N, L), (N, L) -> (L,).
+
+    A label never predicted and never present has F1 1; predicted or present but never both, 0.
+    """
+    pred = scores > threshold
+    truth = targets > 0.5
+    tp = (pred & truth).sum(0).double()
+    denom = pred.sum(0).double() + truth.sum(0).double()
+    return torch.where(denom > 0, 2 * tp / denom.clamp_min(1), torch.ones_like(tp))
+
+
+def best_threshold(scores: torch.Tensor, targets: torch.Tensor, grid=None) -> float:
+    """The threshold of ``grid`` (default 0.05, 0.10, ..., 0.95) with the highest macro F1 (the mean of per_label_f1)."""
+    grid = [i / 20 for i in range(1, 20)] if grid is None else list(grid)
+    return max(grid, key=lambda t: float(per_label_f1(scores, targets, t).mean()))
+
+
+def average_precision(scores: torch.Tensor, targets: torch.Tensor) -> float:
+    """Area under the precision-recall curve as scikit-learn's ``average_precision_score`` computes it.
+
+    scores (N,) (higher = more likely positive), targets (N,) 0/1. The mean, over the positives,
+    of the precision among all samples scored at least as high as that positive (ties counted
+    together). 0 positives: nan.
+    """
+    s = scores.detach().double().flatten()
+    t = (targets.flatten() > 0.5).double()
+    if t.sum() == 0:
+        return float("nan")
+    order = torch.argsort(s, descending=True, stable=True)
+    s, t = s[order], t[order]
+    tp, seen = torch.cumsum(t, 0), torch.arange(1, s.numel() + 1, dtype=torch.float64)
+    last = torch.ones_like(s, dtype=torch.bool)  # the last sample of each run of tied scores
+    last[:-1] = s[1:] != s[:-1]
+    tp, seen = tp[last], seen[last]
+    precision = tp / seen
+    recall_step = torch.diff(tp, prepend=torch.zeros(1, dtype=torch.float64)) / t.sum()
+    return float((precision * recall_step).sum())
+
+
+def reliability_bins(probabilities: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> tuple[list, list, list]:
+    """Per confidence bin ((b/B, (b+1)/B], b = 0..B-1): mean confidence, accuracy and count.
+
+    probabilities (N, K), labels (N,) int64 -> three lists of ``bins`` floats (nan where a bin is empty).
+    The confidence of a sample is its largest probability; accuracy is whether that class is right.
+    """
+    confidence, predicted = probabilities.max(dim=1)
+    correct = (predicted == labels).double()
+    confidence = confidence.double()
+    which = torch.clamp((confidence * bins).ceil().long() - 1, 0, bins - 1)
+    conf, acc, count = [], [], []
+    for b in range(bins):
+        inside = which == b
+        k = int(inside.sum())
+        count.append(k)
+        conf.append(float(confidence[inside].mean()) if k else float("nan"))
+        acc.append(float(correct[inside].mean()) if k else float("nan"))
+    return conf, acc, count
+
+
+def expected_calibration_error(probabilities: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
+    """ECE (Guo et al. 2017): bin the samples by confidence (the largest probability) into ``bins``
+    equal-width bins; the mean over samples of |accuracy − mean confidence| of its bin.
+
+    probabilities (N, K), labels (N,) int64 -> float in [0, 1]. 0 is perfectly calibrated.
+    """
+    conf, acc, count = reliability_bins(probabilities, labels, bins)
+    total = sum(k * abs(a - c) for c, a, k in zip(conf, acc, count) if k)
+    return float(total / labels.numel())
+
+
+def oversample_indices(targets: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Indices into binary ``targets`` (N,) 0/1 where each positive repeats until the classes balance.
+
+    Every negative once, every positive ``round(negatives / positives)`` times, shuffled.
+    """
+    pos = torch.nonzero(targets == 1).squeeze(1)
+    neg = torch.nonzero(targets == 0).squeeze(1)
+    if pos.numel() == 0:
+        raise ValueError("oversample_indices: there is no positive sample to repeat")
+    times = max(1, round(neg.numel() / pos.numel()))
+    idx = torch.cat([neg, pos.repeat(times)])
+    g = torch.Generator().manual_seed(seed)
+    return idx[torch.randperm(idx.numel(), generator=g)]

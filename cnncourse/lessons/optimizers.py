@@ -1,5 +1,6 @@
-"""Chapter 08's compute functions: 2-D test surfaces, optimiser trajectories, Adam's first steps,
-per-parameter step sizes, weight decay in Adam vs AdamW, and one CNN trained per optimiser.
+"""Chapter 08's compute functions: 2-D test surfaces (an ill-conditioned bowl, the same bowl
+rotated, Rosenbrock), optimiser trajectories with or without gradient noise, Adam's first steps,
+per-parameter step sizes and weight decay in Adam vs AdamW.
 
 Every compute function takes numbers or tensors and returns numbers, tensors or a small
 dataclass; nothing here changes its inputs. Its figures are in ``cnncourse.drawing.optimizers``. The optimisers themselves live in :mod:`cnncourse.optim`.
@@ -9,10 +10,9 @@ Taught in notebooks/08_optimizers.ipynb.
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -24,17 +24,21 @@ __all__ = [
     "Surface",
     "SURFACES",
     "quadratic",
+    "rotated_quadratic",
     "rosenbrock",
+    "ADAPTIVE",
     "LABELS",
     "Trajectory",
     "trajectory",
     "trajectories",
     "steps_to_tolerance",
+    "jitter_and_floor",
     "sweep",
     "pick_best",
     "best_trajectories",
     "format_sweep",
     "format_trajectory_table",
+    "EXPLORE_STEPS",
     "explore",
     "summarize_explore",
     "AdamRow",
@@ -44,27 +48,41 @@ __all__ = [
     "effective_learning_rates",
     "step_size_table",
     "weight_decay_pull",
-    "OptimizerRun",
-    "compare_optimizers",
-    "format_runs",
+    "rate_spread",
+    "format_accuracy_grid",
 ]
 
 LABELS = {
     "sgd": "SGD", "momentum": "SGD + momentum", "nesterov": "Nesterov", "adagrad": "Adagrad",
     "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW",
 }
+ADAPTIVE = ("adagrad", "rmsprop", "adam", "adamw")  # the optimisers with a per-parameter (diagonal) rate
 
 
 # ----------------------------------------------------------------------------- 2-D test surfaces
 
 def quadratic(xy: Tensor) -> Tensor:
-    """An ill-conditioned bowl f(x, y) = 0.05·x² + 5·y² for points (..., 2) -> (...).
+    """An ill-conditioned bowl f(x, y) = 0.005·x² + 5·y² for points (..., 2) -> (...).
 
-    Its Hessian is diag(0.1, 10): curvature 100 times larger along y than along x
-    (condition number 100), the shape that makes plain gradient descent zig-zag across the
-    valley while it crawls along it.
+    Its Hessian is diag(0.01, 10): curvature 1000 times larger along y than along x
+    (condition number 1000), the shape that makes plain gradient descent zig-zag across the
+    valley while it crawls along it. Its axes of curvature are the coordinate axes.
     """
-    return 0.05 * xy[..., 0] ** 2 + 5 * xy[..., 1] ** 2
+    return 0.005 * xy[..., 0] ** 2 + 5 * xy[..., 1] ** 2
+
+
+_C45 = math.cos(math.pi / 4)
+
+
+def rotated_quadratic(xy: Tensor) -> Tensor:
+    """:func:`quadratic` turned by 45°: the same bowl, with its valley along the diagonal (..., 2) -> (...).
+
+    f(p) = quadratic(R⁻¹·p) with R the rotation by +45°: the same eigenvalues (0.01 and 10),
+    eigenvectors (1, 1)/√2 and (−1, 1)/√2, so no single coordinate is "the steep one".
+    """
+    x, y = xy[..., 0], xy[..., 1]
+    u, v = _C45 * (x + y), _C45 * (y - x)          # R⁻¹·p
+    return quadratic(torch.stack([u, v], -1))
 
 
 def rosenbrock(xy: Tensor) -> Tensor:
@@ -87,8 +105,10 @@ class Surface:
     f_min: float = 0.0
 
 
+_ROTATED_START = (_C45 * (-4.0 - 1.0), _C45 * (-4.0 + 1.0))   # R·(−4, 1): the bowl's start, turned with it
 SURFACES = {
     "quadratic": Surface("quadratic", quadratic, (0.0, 0.0), (-4.0, 1.0), (-4.5, 4.5), (-1.5, 1.5), tol=1e-3),
+    "rotated": Surface("rotated", rotated_quadratic, (0.0, 0.0), _ROTATED_START, (-4.5, 4.5), (-4.5, 4.5), tol=1e-3),
     "rosenbrock": Surface("rosenbrock", rosenbrock, (1.0, 1.0), (-1.2, 1.0), (-2.0, 2.0), (-1.0, 3.0), tol=1e-2),
 }
 
@@ -120,27 +140,33 @@ class Trajectory:
 
 def trajectory(optimizer_name: str, lr: float, momentum: float = 0.9, betas: tuple[float, float] = (0.9, 0.999),
                steps: int = 150, start: tuple[float, float] | None = None, surface: str | Surface = "quadratic",
-               alpha: float = 0.99, impl: str = "ours") -> Trajectory:
+               alpha: float = 0.99, impl: str = "ours", noise: float = 0.0, seed: int = 0) -> Trajectory:
     """Run an optimiser (:func:`cnncourse.optim.make_optimizer` name) for ``steps`` steps on a surface.
 
     ``start`` defaults to the surface's start. The loss is float64 autograd on one point; a
     run that leaves the finite numbers stops there and is flagged ``diverged`` (the rest of
-    the path repeats the last finite point, the rest of the losses are inf).
+    the path repeats the last finite point, the rest of the losses are inf). ``noise`` > 0 adds
+    Gaussian noise of that standard deviation to every gradient coordinate (a stand-in for
+    mini-batch noise), drawn from a generator seeded with ``seed``: the same seed gives every
+    optimiser the same noise.
     """
-    return trajectories(optimizer_name, [lr], momentum, betas, steps, start, surface, alpha, impl)[0]
+    return trajectories(optimizer_name, [lr], momentum, betas, steps, start, surface, alpha, impl, noise, seed)[0]
 
 
 def trajectories(optimizer_name: str, lrs: Sequence[float], momentum: float = 0.9,
                  betas: tuple[float, float] = (0.9, 0.999), steps: int = 150, start: tuple[float, float] | None = None,
-                 surface: str | Surface = "quadratic", alpha: float = 0.99, impl: str = "ours") -> list[Trajectory]:
+                 surface: str | Surface = "quadratic", alpha: float = 0.99, impl: str = "ours",
+                 noise: float = 0.0, seed: int = 0) -> list[Trajectory]:
     """:func:`trajectory` for several learning rates at once, one :class:`Trajectory` each.
 
     With our optimisers the K runs share one (K, 2) tensor and a (K, 1) learning-rate tensor
     (every rule is element-wise, so the rows never mix); ``torch.optim`` takes one lr at a time.
+    With ``noise``, row k gets the same noise sequence in every call with the same ``seed``.
     """
     surf = _surface(surface)
     if impl == "torch" and len(lrs) > 1:
-        return [t for lr in lrs for t in trajectories(optimizer_name, [lr], momentum, betas, steps, start, surf, alpha, impl)]
+        return [t for lr in lrs for t in trajectories(optimizer_name, [lr], momentum, betas, steps, start, surf, alpha, impl,
+                                                      noise, seed)]
     k = len(lrs)
     first = torch.tensor(start if start is not None else surf.start, dtype=torch.float64)
     points = first.repeat(k, 1).requires_grad_(True)                             # (K, 2)
@@ -150,6 +176,7 @@ def trajectories(optimizer_name: str, lrs: Sequence[float], momentum: float = 0.
     losses = torch.full((steps + 1, k), math.inf, dtype=torch.float64)
     alive = torch.ones(k, dtype=torch.bool)
     last = first.repeat(k, 1)
+    generator = torch.Generator().manual_seed(int(seed)) if noise else None
     for step in range(steps + 1):
         loss = surf.fn(points)                                                   # (K,)
         with torch.no_grad():
@@ -162,6 +189,9 @@ def trajectories(optimizer_name: str, lrs: Sequence[float], momentum: float = 0.
             break
         opt.zero_grad()
         loss.sum().backward()                                                    # row k's gradient is ∇f(row k)
+        if noise:
+            with torch.no_grad():
+                points.grad.add_(noise * torch.randn(points.shape, generator=generator, dtype=torch.float64))
         opt.step()
     return [Trajectory(optimizer_name, surf.name, float(lrs[i]), path[:, i].clone(), losses[:, i].clone(),
                        not bool(alive[i])) for i in range(k)]
@@ -177,6 +207,17 @@ def steps_to_tolerance(traj: Trajectory, tol: float | None = None) -> int | None
         return 0
     last_outside = int(outside[-1])
     return last_outside + 1 if last_outside + 1 < len(traj.losses) else None
+
+
+def jitter_and_floor(traj: Trajectory, start: int | None = None) -> tuple[float, float]:
+    """Two summaries of a (noisy) run from step ``start`` (default: the second half) to the end:
+
+    * jitter: the mean |f(p_{t+1}) − f(p_t)|, how much the loss jumps from one step to the next;
+    * floor: the mean f(p_t) − f(minimum), how far above the minimum the run hovers.
+    """
+    start = len(traj.losses) // 2 if start is None else int(start)
+    f = traj.losses[start:] - _surface(traj.surface).f_min
+    return float((f[1:] - f[:-1]).abs().mean()), float(f.mean())
 
 
 def sweep(surface: str, lrs: Sequence[float], steps: int = 300, names: Sequence[str] = OPTIMIZERS,
@@ -244,8 +285,11 @@ def _contour_grid(surface: str, n: int = 100):
 
 # ----------------------------------------------------------------------------- the widget
 
+EXPLORE_STEPS = 150  # the widget's trajectory length
+
+
 def explore(optimizer: str = "momentum", surface: str = "quadratic", lr: float = 0.1, momentum: float = 0.9,
-            beta1: float = 0.9, beta2: float = 0.999, steps: int = 150) -> Trajectory:
+            beta1: float = 0.9, beta2: float = 0.999, steps: int = EXPLORE_STEPS) -> Trajectory:
     """The widget's compute: one trajectory; β2 doubles as RMSprop's α (both average g²)."""
     return trajectory(optimizer, lr, momentum=momentum, betas=(beta1, beta2), alpha=beta2,
                       steps=steps, surface=surface)
@@ -385,54 +429,25 @@ def weight_decay_pull(grad_scales: Sequence[float], lr: float = 1e-3, weight_dec
     return result
 
 
-# ----------------------------------------------------------------------------- one CNN per optimiser
+# ----------------------------------------------------------------------------- per-parameter rates, tuned rates
 
-@dataclass
-class OptimizerRun:
-    """The runs of one optimiser setting over several seeds."""
-
-    name: str
-    lr: float
-    histories: list = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-
-    def mean(self, metric: str) -> float:
-        return float(np.mean([h.last(metric) for h in self.histories]))
-
-    def spread(self, metric: str) -> float:
-        values = [h.last(metric) for h in self.histories]
-        return float(np.max(values) - np.min(values)) if len(values) > 1 else 0.0
+def rate_spread(rates: Tensor) -> float:
+    """How different one tensor's per-element rates are: the 95th over the 5th percentile of ``rates``."""
+    r = rates.flatten().double()
+    lo, hi = torch.quantile(r, torch.tensor([0.05, 0.95], dtype=torch.float64)).tolist()
+    return hi / lo
 
 
-def compare_optimizers(make_model: Callable[[], nn.Module], make_train_loader: Callable[[int], Iterable], val_loader: Iterable,
-                       settings: dict[str, float], epochs: int, seeds: Sequence[int],
-                       impl: str = "torch", **fit_kwargs) -> dict[str, OptimizerRun]:
-    """Train a fresh ``make_model()`` per optimiser (``settings``: name -> lr) and seed with
-    :func:`cnncourse.train.fit` (quietly). For a given seed every optimiser starts from the same
-    weights and sees the same batches (``make_train_loader(seed)`` builds a fresh loader)."""
-    from ..runtime import seed_everything
-    from ..train import fit
-
-    runs = {}
-    for name, lr in settings.items():
-        run = OptimizerRun(name, lr)
-        for seed in seeds:
-            seed_everything(seed)
-            model = make_model()
-            opt = make_optimizer(name, model.parameters(), lr=lr, impl=impl)
-            start = time.perf_counter()
-            history = fit(model, make_train_loader(seed), val_loader, epochs=epochs, optimizer=opt,
-                          progress=False, live_plot=False, **fit_kwargs)
-            run.seconds.append(time.perf_counter() - start)
-            run.histories.append(history)
-        runs[name] = run
-    return runs
-
-
-def format_runs(runs: dict[str, OptimizerRun]) -> str:
-    head = f"{'optimiser':<15} {'lr':>7} {'train loss':>10} {'val loss':>9} {'val acc':>8} {'± spread':>9} {'sec/run':>8}"
-    lines = [head]
-    for name, r in runs.items():
-        lines.append(f"{LABELS.get(name, name):<15} {r.lr:>7g} {r.mean('train_loss'):>10.4f} {r.mean('val_loss'):>9.4f} "
-                     f"{r.mean('val_acc'):>8.3f} {r.spread('val_acc'):>9.3f} {np.mean(r.seconds):>8.1f}")
+def format_accuracy_grid(acc: dict[tuple[str, float], list[float]], grids: dict[str, Sequence[float]],
+                         best: dict[str, float] | None = None) -> str:
+    """One row per optimiser: mean accuracy at each of its learning rates (``acc[name, lr]``: one value
+    per seed run), the best marked with '*'; ``grids``: name -> its learning rates, in order."""
+    width = max(len(g) for g in grids.values())
+    lines = [f"{'optimiser':<15}" + "".join(f" {'lr':>8} {'acc':>6} " for _ in range(width))]
+    for name, lrs in grids.items():
+        cells = []
+        for lr in lrs:
+            mark = "*" if best and best.get(name) == lr else " "
+            cells.append(f" {lr:>8.0e} {float(np.mean(acc[name, lr])):>6.3f}{mark}")
+        lines.append(f"{LABELS.get(name, name):<15}" + "".join(cells))
     return "\n".join(lines)

@@ -1,27 +1,24 @@
-"""Chapter 10's compute functions: L1/L2 penalties and weight decay, Adam's coupled L2 vs AdamW,
-inverted and spatial dropout, and the over-fitting experiment with one regulariser at a time.
+"""Chapter 10's plumbing: L1/L2 penalties (and the article's unsquared one), Adam's coupled L2 vs AdamW,
+inverted and spatial dropout with replayable draws, LeNet-5 with the chapter's regularisers, and
+the weight measurements (:func:`weight_vector`, :func:`near_zero_fraction`).
 
-Every compute function takes tensors or numbers and returns tensors, numbers or a small
-dataclass; nothing here changes its inputs or the caller's model. Its figures are in ``cnncourse.drawing.regularization``.
+The over-fitting experiment itself (settings, seeds, training, the verdicts) is written in the
+notebook's cells. Every function here takes tensors or numbers and returns tensors, numbers or a
+small dataclass; nothing here changes its inputs or the caller's model. Its figures are in
+``cnncourse.drawing.regularization``.
 
 Taught in notebooks/10_regularization.ipynb.
 """
 from __future__ import annotations
 
 import copy
-import math
-import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from ..augment import AugmentStrength, BatchAugment
-from ..data import ImageSet, TensorLoader
 from ..models import LeNet5
-from ..runtime import seed_everything
-from ..train import History, evaluate, fit
 
 __all__ = [
     "article_penalty",
@@ -29,7 +26,6 @@ __all__ = [
     "l2_penalty",
     "PenaltyRow",
     "penalty_rows",
-    "sgd_step_differences",
     "decay_ratios",
     "dropout_mask",
     "inverted_dropout",
@@ -40,15 +36,9 @@ __all__ = [
     "summarize_dropout_view",
     "tile_maps",
     "regularised_lenet",
-    "RegSetting",
-    "SETTINGS",
-    "RegRun",
-    "run_setting",
-    "compare_settings",
-    "summarize_runs",
-    "format_gap_table",
-    "near_zero_fraction",
+    "weight_tensors",
     "weight_vector",
+    "near_zero_fraction",
 ]
 
 
@@ -110,30 +100,6 @@ def penalty_rows(w: Tensor, lam: float) -> list[PenaltyRow]:
         rows.append(PenaltyRow(name, value.item(), grad))
     rows.append(PenaltyRow("weight decay λ·w", float("nan"), lam * w.detach().double()))
     return rows
-
-
-def sgd_step_differences(model: nn.Module, x: Tensor, y: Tensor, lr: float, weight_decay: float) -> dict[str, float]:
-    """One SGD step from the same weights three ways; max |weights − weights of SGD(weight_decay)|.
-
-    Keys: "λ/2·Σw² in the loss" (equal up to float rounding) and "article's λ·Σ‖w‖₂ in the loss"
-    (different). The caller's model is not changed (copies are stepped).
-    """
-    def stepped(penalty, wd):
-        net = copy.deepcopy(model)
-        opt = torch.optim.SGD(net.parameters(), lr=lr, weight_decay=wd)
-        loss = nn.functional.cross_entropy(net(x), y) + penalty(list(net.parameters()))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return [p.detach() for p in net.parameters()]
-
-    zero = lambda ps: torch.zeros(())  # noqa: E731
-    ref = stepped(zero, weight_decay)
-    others = {
-        "λ/2·Σw² in the loss": stepped(lambda ps: l2_penalty(ps, weight_decay), 0.0),
-        "article's λ·Σ‖w‖₂ in the loss": stepped(lambda ps: article_penalty(ps, 0.0, weight_decay), 0.0),
-    }
-    return {name: max((a - b).abs().max().item() for a, b in zip(ps, ref)) for name, ps in others.items()}
 
 
 def decay_ratios(model: nn.Module, batches: Sequence[tuple[Tensor, Tensor]], lr: float = 1e-3,
@@ -303,11 +269,11 @@ def summarize_dropout_view(v: DropoutView) -> str:
             f"{v.expected_element:.3f}), after Dropout2d {v.mean_channel:.3f} (avg {v.expected_channel:.3f})")
 
 
-# ----------------------------------------------------------------------------- the over-fitting experiment
+# ----------------------------------------------------------------------------- models and weights
 
 def regularised_lenet(dropout: float = 0.0, spatial_dropout: float = 0.0, norm: str = "none") -> LeNet5:
-    """LeNet-5 with dropout before fc2/fc3, optional ``nn.Dropout2d`` after each pooling
-    (``sdrop1``, ``sdrop2``), optional normalisation ("batch")."""
+    """LeNet-5 with ``nn.Dropout(dropout)`` before fc2/fc3, optional ``nn.Dropout2d(spatial_dropout)``
+    after each pooling (``features.sdrop1``, ``features.sdrop2``), optional normalisation ("batch")."""
     model = LeNet5(dropout=dropout, norm=norm)
     if spatial_dropout:
         layers = []
@@ -321,127 +287,17 @@ def regularised_lenet(dropout: float = 0.0, spatial_dropout: float = 0.0, norm: 
     return model
 
 
-@dataclass(frozen=True)
-class RegSetting:
-    """One regulariser (or none) for the over-fitting experiment; everything else stays fixed."""
-
-    name: str
-    dropout: float = 0.0
-    spatial_dropout: float = 0.0
-    norm: str = "none"
-    weight_decay: float = 0.0   # SGD's weight_decay = the L2 penalty λ/2·Σw² (all parameters)
-    l1: float = 0.0             # strength of l1·Σ|w| over the weight tensors, added to the loss
-    augment: AugmentStrength | None = None
-
-
-SETTINGS = [
-    RegSetting("baseline"),
-    RegSetting("L2 (weight decay 5e-3)", weight_decay=5e-3),
-    RegSetting("L1 (1e-4·Σ|w|)", l1=1e-4),
-    RegSetting("dropout 0.5 (fc)", dropout=0.5),
-    RegSetting("Dropout2d 0.1 (conv)", spatial_dropout=0.1),
-    RegSetting("BatchNorm", norm="batch"),
-    RegSetting("augmentation", augment=AugmentStrength(rotation=10, scale=0.1, translate=0.1)),
-]
+def weight_tensors(model: nn.Module) -> list[nn.Parameter]:
+    """The conv and linear weight tensors of ``model`` (not biases, not norm layers), as live parameters:
+    what a penalty in the loss acts on (``l1_penalty(weight_tensors(model), strength)``)."""
+    return [m.weight for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
 def weight_vector(model: nn.Module) -> Tensor:
-    """All conv and linear weight tensors (not biases, not norm layers) flattened into one vector."""
-    return torch.cat([m.weight.detach().flatten().cpu() for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))])
+    """All conv and linear weight tensors (not biases, not norm layers) flattened into one vector (a detached copy)."""
+    return torch.cat([w.detach().flatten().cpu() for w in weight_tensors(model)])
 
 
 def near_zero_fraction(weights: Tensor, threshold: float = 1e-3) -> float:
     """Fraction of weights with |w| < threshold."""
     return (weights.abs() < threshold).float().mean().item()
-
-
-@dataclass
-class RegRun:
-    """One training run of one setting and seed. Accuracies are fractions."""
-
-    name: str
-    seed: int
-    train_acc: float       # on the clean training subset, eval mode
-    val_acc: float
-    val_loss: float
-    history: History
-    weights: Tensor = field(repr=False)       # conv and linear weights, flattened (:func:`weight_vector`)
-    model: nn.Module | None = field(default=None, repr=False)  # the trained model (eval mode)
-
-    @property
-    def gap(self) -> float:
-        return self.train_acc - self.val_acc
-
-
-def run_setting(setting: RegSetting, train: ImageSet, val: ImageSet, epochs: int, seed: int = 0,
-                batch_size: int = 64, lr: float = 0.05, momentum: float = 0.9) -> RegRun:
-    """Train a fresh LeNet-5 with one regulariser on ``train`` (SGD + momentum) and measure it."""
-    seed_everything(seed)
-    model = regularised_lenet(setting.dropout, setting.spatial_dropout, setting.norm)
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=setting.weight_decay)
-    loss_fn = None
-    if setting.l1:
-        weights = [m.weight for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-        loss_fn = lambda out, y: nn.functional.cross_entropy(out, y) + l1_penalty(weights, setting.l1)  # noqa: E731
-    transform = BatchAugment(setting.augment, seed=seed) if setting.augment is not None else None
-    loader = TensorLoader(train, batch_size=batch_size, shuffle=True, seed=seed, transform=transform)
-    history = fit(model, loader, TensorLoader(val, batch_size=512), epochs=epochs, optimizer=opt, loss_fn=loss_fn,
-                  progress=False, live_plot=False)
-    _, train_acc = evaluate(model, TensorLoader(train, batch_size=512))
-    model.eval()
-    return RegRun(setting.name, seed, train_acc, history.val_acc[-1], history.val_loss[-1], history, weight_vector(model), model)
-
-
-def compare_settings(settings: Sequence[RegSetting], train: ImageSet, val: ImageSet, epochs: int,
-                     seeds: Iterable[int], batch_size: int = 64) -> dict[str, list[RegRun]]:
-    """Every setting × every seed; {setting name: [runs]}."""
-    seeds = list(seeds)
-    return {s.name: [run_setting(s, train, val, epochs, seed, batch_size) for seed in seeds] for s in settings}
-
-
-def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else float("nan"))
-
-
-def _verdict(row: dict, base: dict, key: str, words: tuple[str, str]) -> str:
-    """'smaller'/'larger' only when |mean − baseline mean| exceeds the two sds added together."""
-    if row["n"] < 2 or base["n"] < 2:
-        return "one seed: no spread"
-    diff, noise = row[key] - base[key], row[key + "_sd"] + base[key + "_sd"]
-    return "within noise" if abs(diff) <= noise else (words[0] if diff < 0 else words[1])
-
-
-def summarize_runs(runs: dict[str, list[RegRun]], baseline: str = "baseline") -> list[dict]:
-    """Per setting: mean and sd over seeds of train/val accuracy, gap, val loss and near-zero weights,
-    and verdicts on the gap and the validation loss vs the baseline: 'smaller'/'lower' or
-    'larger'/'higher' only when the difference exceeds the two settings' sds added together,
-    else 'within noise' (with one seed there is no spread: 'one seed: no spread')."""
-    rows = []
-    for name, rs in runs.items():
-        row = {"name": name, "n": len(rs)}
-        for key, values in (("train_acc", [r.train_acc for r in rs]), ("val_acc", [r.val_acc for r in rs]),
-                            ("gap", [r.gap for r in rs]), ("val_loss", [r.val_loss for r in rs]),
-                            ("near_zero", [near_zero_fraction(r.weights) for r in rs])):
-            row[key], row[key + "_sd"] = _mean_sd(values)
-        rows.append(row)
-    base = next(r for r in rows if r["name"] == baseline)
-    for row in rows:
-        if row is base:
-            row["verdict"] = row["loss_verdict"] = "—"
-        else:
-            row["verdict"] = _verdict(row, base, "gap", ("smaller gap", "larger gap"))
-            row["loss_verdict"] = _verdict(row, base, "val_loss", ("lower loss", "higher loss"))
-    return rows
-
-
-def format_gap_table(rows: list[dict]) -> str:
-    """The summary as a text table (mean ± sd over seeds)."""
-    def pm(row, key, digits=3):
-        sd = row[key + "_sd"]
-        return f"{row[key]:.{digits}f} ± {sd:.{digits}f}" if not math.isnan(sd) else f"{row[key]:.{digits}f}"
-    lines = [f"{'setting':<24} {'train acc':>15} {'val acc':>15} {'gap (train − val)':>17} {'val loss':>15}  "
-             f"{'gap vs baseline':<20} val loss vs baseline", "-" * 130]
-    for r in rows:
-        lines.append(f"{r['name']:<24} {pm(r, 'train_acc'):>15} {pm(r, 'val_acc'):>15} {pm(r, 'gap'):>17} "
-                     f"{pm(r, 'val_loss'):>15}  {r['verdict']:<20} {r['loss_verdict']}")
-    return "\n".join(lines)

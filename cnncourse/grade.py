@@ -311,7 +311,7 @@ def _child() -> int:
 
     import torch
 
-    from .checks.core import _CaseTimeout, _time_limit, call_case, checkers, forbidden_in_code
+    from .checks.core import _CaseTimeout, _time_limit, call_case, checkers, forbidden_in_code, limit_for
 
     registry = checkers()
     case_limit = job["case_limit"]
@@ -340,7 +340,7 @@ def _child() -> int:
         cases = list(checker.cases(torch.Generator().manual_seed(job["seed"])))
         for index, case in enumerate(cases):
             send(running=index)
-            outcome = call_case(checker, fn, case, case_limit)
+            outcome = call_case(checker, fn, case, limit_for(checker, case_limit))
             send(case=index, value=_encode(outcome.value), args_after=_encode(tuple(outcome.args_after)),
                  error=list(outcome.error) if outcome.error else None, not_implemented=outcome.not_implemented,
                  timed_out=outcome.timed_out, forbidden=outcome.forbidden, seconds=outcome.seconds)
@@ -440,7 +440,7 @@ def grade_notebook(nb: dict, exercises: list[Exercise], registry: dict, seed: in
     """Verdict lines, by exercise name, for one submitted notebook (run in children, judged here)."""
     import torch
 
-    from .checks.core import CheckResult, Outcome, _forbidden_line
+    from .checks.core import CheckResult, Outcome, _forbidden_line, limit_for
 
     cells, broken = learner_code(nb)
     verdicts: dict[str, str] = {}
@@ -468,7 +468,8 @@ def grade_notebook(nb: dict, exercises: list[Exercise], registry: dict, seed: in
             cell_errors = "; ".join(str(e) for e in message.get("errors", []))[:300]
             current, cases, outcomes, running = None, [], [], None
             while True:
-                message = child.next(case_limit + GRACE)
+                waited = limit_for(registry[current.name], case_limit) if current is not None else case_limit
+                message = child.next((waited if waited is not None else case_limit) + GRACE)
                 if message == "timeout" or message is None:
                     if current is None:
                         break
@@ -476,7 +477,7 @@ def grade_notebook(nb: dict, exercises: list[Exercise], registry: dict, seed: in
                         error=("a crash", f"the Python process stopped (exit code {child.process.poll()})", ""))
                     if running is not None and running >= len(outcomes):
                         outcomes.append(stopped)
-                    result = _judge(registry[current.name], cases, outcomes, case_limit)
+                    result = _judge(registry[current.name], cases, outcomes, limit_for(registry[current.name], case_limit))
                     verdicts[current.name] = str(result)
                     todo = todo[todo.index(current) + 1:]
                     break
@@ -501,7 +502,7 @@ def grade_notebook(nb: dict, exercises: list[Exercise], registry: dict, seed: in
                     current = None
                 elif "end" in message:
                     if current is not None:
-                        verdicts[current.name] = str(_judge(registry[current.name], cases, outcomes, case_limit))
+                        verdicts[current.name] = str(_judge(registry[current.name], cases, outcomes, limit_for(registry[current.name], case_limit)))
                     current = None
                 elif message.get("done"):
                     todo = []

@@ -38,7 +38,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 __all__ = ["Case", "Checker", "CheckResult", "Outcome", "register", "checkers", "run_check", "check", "compare",
-           "call_case", "judge_case", "forbidden_in_code", "forbidden_leaves", "CASE_TIME_LIMIT",
+           "call_case", "judge_case", "limit_for", "forbidden_in_code", "forbidden_leaves", "CASE_TIME_LIMIT",
            "rel_error", "compare_rel_error", "rel_error_note", "autograd_gradients", "numerical_gradients"]
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
@@ -80,6 +80,9 @@ class Checker:
     (e.g. run the learner's ``torch.autograd.Function`` forward and backward, return the gradients).
     ``note(triples)``, when given, turns the ``(case, got, expected)`` of a check that passed every
     case into text added to the verdict line (e.g. "max rel. error 3e-12").
+    ``time_limit``, when given, is the seconds one case of this exercise may take whatever shorter
+    limit ``check`` or the grader apply to every exercise (a challenge that trains a network needs
+    more than :data:`CASE_TIME_LIMIT`); see :func:`limit_for`.
     """
 
     name: str
@@ -94,6 +97,18 @@ class Checker:
     forbids: Sequence[str] = ()
     call: Callable[[Callable, tuple, dict], Any] | None = None
     note: Callable[[Sequence[tuple[Case, Any, Any]]], str] | None = None
+    time_limit: float | None = None
+
+
+def limit_for(checker: Checker, requested: float | None) -> float | None:
+    """The seconds a case of ``checker`` may run when the caller asks for ``requested`` (None: no limit).
+
+    The exercise's own ``time_limit`` wins when it is longer: one definition used by ``check`` and
+    by the grader, in its child process and in the parent that waits for it.
+    """
+    if requested is None or checker.time_limit is None:
+        return requested
+    return max(requested, checker.time_limit)
 
 
 @dataclass(frozen=True)
@@ -536,6 +551,7 @@ def run_check(name: str, fn, seed: int = 0, time_limit: float | None = CASE_TIME
     if not isinstance(name, str) or name not in registry:
         return _unknown(name, registry)
     checker = registry[name]
+    time_limit = limit_for(checker, time_limit)
     if not callable(fn):
         return CheckResult(
             name, 0, 0,

@@ -27,7 +27,6 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 __all__ = [
-    "AddGaussianNoise",
     "build_pipeline",
     "AugmentStrength",
     "draw_affine_params",
@@ -39,14 +38,14 @@ __all__ = [
 ]
 
 
-class AddGaussianNoise(v2.Transform):
+class _AddGaussianNoise(v2.Transform):
     """Add Gaussian noise N(0, std²) to images in [0, 1], then (``clip=True``) clamp to [0, 1].
 
     A ``torchvision.transforms.v2`` transform: ``make_params`` draws the noise (from torch's
     global RNG, like every v2 transform), ``transform`` adds it. Plain tensors, ``tv_tensors.Image``
     and ``tv_tensors.Video`` are noised; boxes, masks and labels pass through unchanged.
 
-    >>> AddGaussianNoise(0.1)(torch.zeros(1, 4, 4)).shape
+    >>> _AddGaussianNoise(0.1)(torch.zeros(1, 4, 4)).shape
     torch.Size([1, 4, 4])
     """
 
@@ -99,7 +98,7 @@ def build_pipeline(
     rotation: ±degrees; scale: zoom range of ``RandomAffine``; crop_scale: area fraction range of
     ``RandomResizedCrop`` (resized back to ``size``: pick ``size`` = the data's own size);
     brightness/contrast/saturation/hue: ``ColorJitter`` strengths (saturation and hue only act
-    on RGB images); noise_std: :class:`AddGaussianNoise`. A zero strength leaves its step out.
+    on RGB images); noise_std: :class:`_AddGaussianNoise`. A zero strength leaves its step out.
     """
     steps: list[v2.Transform] = []
     if rotation or tuple(scale) != (1.0, 1.0):
@@ -111,7 +110,7 @@ def build_pipeline(
     if brightness or contrast or saturation or hue:
         steps.append(v2.ColorJitter(brightness=brightness, contrast=contrast, saturation=saturation, hue=hue))
     if noise_std:
-        steps.append(AddGaussianNoise(noise_std))
+        steps.append(_AddGaussianNoise(noise_std))
     return v2.Compose(steps)
 
 

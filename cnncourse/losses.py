@@ -1,12 +1,12 @@
 """The course's loss functions, written out so that every step can be read and checked.
 
-* :func:`log_softmax` and :func:`cross_entropy`: cross-entropy from LOGITS with the
+* :func:`log_softmax` and :func:`_cross_entropy`: cross-entropy from LOGITS with the
   log-sum-exp trick (subtract the row maximum first), equal to ``F.cross_entropy``,
   label smoothing included.
 * :func:`naive_cross_entropy`: softmax, then log — the textbook formula that overflows in
   float32 once logits pass about 88 (``exp(89)`` is ``inf``). Kept for the stability demo.
 * :func:`smooth_targets`: the soft targets behind ``label_smoothing=`` (Szegedy et al. 2016).
-* :func:`focal_loss` and :class:`FocalLoss`: Lin et al. 2017, "Focal Loss for Dense Object
+* :func:`_focal_loss` and :class:`FocalLoss`: Lin et al. 2017, "Focal Loss for Dense Object
   Detection", ``FL = -alpha_t (1 - p_t)^gamma log p_t``, with optional per-class ``alpha``.
 
 Shapes: logits (N, K) for N samples and K classes, targets (N,) int64 class indices.
@@ -22,10 +22,8 @@ from torch import nn
 
 __all__ = [
     "log_softmax",
-    "cross_entropy",
     "naive_cross_entropy",
     "smooth_targets",
-    "focal_loss",
     "FocalLoss",
 ]
 
@@ -74,7 +72,7 @@ def smooth_targets(targets: torch.Tensor, num_classes: int, smoothing: float = 0
     return one_hot * (1.0 - smoothing) + smoothing / num_classes
 
 
-def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0,
+def _cross_entropy(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0,
                   reduction: str = "mean") -> torch.Tensor:
     """Cross-entropy from logits (N, K) and int64 targets (N,), like ``F.cross_entropy``.
 
@@ -91,7 +89,7 @@ def naive_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, reduction: 
     """Cross-entropy the textbook way: softmax = exp(z) / sum(exp(z)), then -log of the true class.
 
     Correct on paper, but in float32 ``exp(z)`` is ``inf`` for z > 88.7 and rounds to 0 for
-    z < -103, giving ``nan`` or ``inf`` losses. Use :func:`cross_entropy`.
+    z < -103, giving ``nan`` or ``inf`` losses. Use :func:`_cross_entropy`.
     """
     _check(logits, targets, "naive_cross_entropy")
     e = logits.exp()
@@ -99,7 +97,7 @@ def naive_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, reduction: 
     return _reduce(-p.gather(1, targets[:, None]).squeeze(1).log(), reduction)
 
 
-def focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float = 2.0,
+def _focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float = 2.0,
                alpha: torch.Tensor | Sequence[float] | None = None, reduction: str = "mean") -> torch.Tensor:
     """Focal loss (Lin et al. 2017) from logits (N, K) and int64 targets (N,).
 
@@ -123,7 +121,7 @@ def focal_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float = 2.0,
 
 
 class FocalLoss(nn.Module):
-    """:func:`focal_loss` as a module, for ``cnncourse.train.fit(..., loss_fn=FocalLoss(2.0))``."""
+    """:func:`_focal_loss` as a module, for ``cnncourse.train.fit(..., loss_fn=FocalLoss(2.0))``."""
 
     def __init__(self, gamma: float = 2.0, alpha: torch.Tensor | Sequence[float] | None = None,
                  reduction: str = "mean"):
@@ -137,7 +135,7 @@ class FocalLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """logits (N, K), targets (N,) int64 -> the loss (a scalar unless reduction="none")."""
-        return focal_loss(logits, targets, self.gamma, self.alpha, self.reduction)
+        return _focal_loss(logits, targets, self.gamma, self.alpha, self.reduction)
 
     def extra_repr(self) -> str:
         return f"gamma={self.gamma}, alpha={'None' if self.alpha is None else self.alpha.tolist()}, reduction={self.reduction!r}"

@@ -10,7 +10,7 @@ from cnncourse import augment
 def test_noise_matches_reference_under_seed():
     x = torch.rand(2, 1, 8, 8)
     torch.manual_seed(3)
-    got = augment.AddGaussianNoise(0.2)(x)
+    got = augment._AddGaussianNoise(0.2)(x)
     torch.manual_seed(3)
     assert torch.equal(got, (x + torch.randn_like(x) * 0.2).clamp(0, 1))
 
@@ -18,7 +18,7 @@ def test_noise_matches_reference_under_seed():
 def test_noise_keeps_type_dtype_and_input():
     img = tv_tensors.Image(torch.rand(3, 5, 5))
     before = img.clone()
-    out = augment.AddGaussianNoise(0.5)(img)
+    out = augment._AddGaussianNoise(0.5)(img)
     assert isinstance(out, tv_tensors.Image) and out.dtype == img.dtype
     assert torch.equal(img, before)
     assert out.min() >= 0 and out.max() <= 1
@@ -26,21 +26,21 @@ def test_noise_keeps_type_dtype_and_input():
 
 def test_noise_without_clip_and_passthrough_of_labels():
     x = torch.full((1, 4, 4), 0.5)
-    out, label = augment.AddGaussianNoise(2.0, clip=False)(x, 7)
+    out, label = augment._AddGaussianNoise(2.0, clip=False)(x, 7)
     assert label == 7 and (out < 0).any() and (out > 1).any()
 
 
 def test_noise_rejects_bad_input():
     with pytest.raises(ValueError, match="std must be >= 0"):
-        augment.AddGaussianNoise(-1)
+        augment._AddGaussianNoise(-1)
     with pytest.raises(TypeError, match="float images"):
-        augment.AddGaussianNoise(0.1)(torch.zeros(1, 3, 3, dtype=torch.uint8))
+        augment._AddGaussianNoise(0.1)(torch.zeros(1, 3, 3, dtype=torch.uint8))
 
 
 def test_pipeline_steps_and_size():
     p = augment.build_pipeline(28, rotation=10, crop_scale=(0.5, 1.0), brightness=0.2, noise_std=0.1)
     kinds = [type(t) for t in p.transforms]
-    assert kinds == [v2.RandomAffine, v2.RandomResizedCrop, v2.ColorJitter, augment.AddGaussianNoise]
+    assert kinds == [v2.RandomAffine, v2.RandomResizedCrop, v2.ColorJitter, augment._AddGaussianNoise]
     assert p(torch.rand(1, 28, 28)).shape == (1, 28, 28)
     plain = augment.build_pipeline(20, rotation=0, scale=(1, 1), crop_scale=(1, 1))
     assert [type(t) for t in plain.transforms] == [v2.Resize]

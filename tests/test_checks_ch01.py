@@ -3,7 +3,7 @@ import torch
 
 from cnncourse.checks import run_check
 from cnncourse.checks.ch01 import _translate_reference
-from cnncourse.lessons.introduction import translate
+from cnncourse.lessons.introduction import _translate as translate
 
 
 def good_conv_params(c_in, c_out, k, bias=True):

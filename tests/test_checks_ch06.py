@@ -1,9 +1,9 @@
 """The chapter 06 checkers accept the reference answers and name the typical mistakes."""
 import torch
 
-from cnncourse.augment import AddGaussianNoise as CourseNoise
+from cnncourse.augment import _AddGaussianNoise as CourseNoise
 from cnncourse.checks import run_check
-from cnncourse.lessons.preprocessing import standardize as course_standardize
+from cnncourse.lessons.preprocessing import _standardize as course_standardize
 
 
 class Noise:

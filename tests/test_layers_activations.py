@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnncourse.layers.activations import _leaky_relu as leaky_relu, _swish as swish, _swish_grad as swish_grad
 from cnncourse.layers import (
     ACTIVATIONS,
     Activation,
@@ -13,14 +14,11 @@ from cnncourse.layers import (
     elu_grad,
     gelu,
     gelu_grad,
-    leaky_relu,
     leaky_relu_grad,
     relu,
     sigmoid,
     softmax,
     softmax_jacobian,
-    swish,
-    swish_grad,
 )
 
 NAMES = sorted(ACTIVATIONS)

@@ -4,12 +4,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnncourse.layers.conv import _conv_params as conv_params
 from cnncourse.layers import (
     conv2d_im2col,
     conv2d_loops,
     conv_flops,
     conv_output_size,
-    conv_params,
     depthwise_separable_params,
     pad2d,
     receptive_field,

@@ -4,7 +4,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnncourse.layers import NORM_AXES, batch_norm, group_norm, instance_norm, layer_norm, norm_axes
+from cnncourse.layers import NORM_AXES, instance_norm, layer_norm, norm_axes
+from cnncourse.layers.norm import _batch_norm as batch_norm, _group_norm as group_norm
 
 
 @pytest.fixture(autouse=True)

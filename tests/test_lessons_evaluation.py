@@ -38,7 +38,7 @@ def test_precision_recall_f1_matches_sklearn(k):
     p[p == k - 1] = 0  # class k-1 is never predicted: precision 0, not NaN
     cm = viz.confusion_matrix(y, p, k)
     assert torch.equal(cm, torch.from_numpy(sk_confusion(y, p, labels=range(k))))
-    ours = L.precision_recall_f1(cm)
+    ours = L._precision_recall_f1(cm)
     ref = precision_recall_fscore_support(y, p, labels=range(k), zero_division=0)[:3]
     for o, r in zip(ours, ref):
         assert o.dtype == torch.float64 and o.shape == (k,)
@@ -49,12 +49,12 @@ def test_precision_recall_f1_matches_sklearn(k):
 def test_precision_recall_f1_edge_cases_and_input_unchanged():
     cm = torch.tensor([[3, 0, 0], [1, 0, 0], [0, 0, 0]])
     before = cm.clone()
-    p, r, f = L.precision_recall_f1(cm)
+    p, r, f = L._precision_recall_f1(cm)
     assert torch.equal(cm, before)
     assert p.tolist() == [0.75, 0.0, 0.0] and r.tolist() == [1.0, 0.0, 0.0]
     assert f[0].item() == pytest.approx(2 * 0.75 / 1.75)
     with pytest.raises(ValueError, match="square"):
-        L.precision_recall_f1(torch.zeros(2, 3))
+        L._precision_recall_f1(torch.zeros(2, 3))
 
 
 def test_format_metrics():
@@ -78,15 +78,15 @@ def test_early_stopping_rule_matches_fit(seed):
     if seed % 4 == 0:
         losses[len(losses) // 2] = float("nan")
     patience, min_delta = int(rng.integers(1, 4)), float(rng.choice([0.0, 0.05]))
-    assert L.early_stopping_epochs(losses, patience, min_delta) == L.early_stopping_by_fit(losses, patience, min_delta)
+    assert L._early_stopping_epochs(losses, patience, min_delta) == L.early_stopping_by_fit(losses, patience, min_delta)
 
 
 def test_early_stopping_crafted():
     losses = [0.9, 0.6, 0.5, 0.5, 0.52, 0.49, 0.55, 0.58, 0.61, 0.4]
-    assert L.early_stopping_epochs(losses, 1) == (4, 3)
-    assert L.early_stopping_epochs(losses, 3) == (9, 6)
-    assert L.early_stopping_epochs(losses, 4) == (10, 10)
-    assert L.early_stopping_epochs([1.0, 0.8, float("nan"), float("nan"), 0.5], 2) == (4, 2)
+    assert L._early_stopping_epochs(losses, 1) == (4, 3)
+    assert L._early_stopping_epochs(losses, 3) == (9, 6)
+    assert L._early_stopping_epochs(losses, 4) == (10, 10)
+    assert L._early_stopping_epochs([1.0, 0.8, float("nan"), float("nan"), 0.5], 2) == (4, 2)
 
 
 def test_bootstrap_indices():

@@ -74,17 +74,17 @@ def test_locally_connected_with_tied_kernels_is_conv2d():
 def test_translate_zero_fills_keeps_shape_and_input():
     x = torch.arange(1, 17, dtype=torch.float32).view(1, 1, 4, 4)
     before = x.clone()
-    y = intro.translate(x, 1, 0)
+    y = intro._translate(x, 1, 0)
     assert torch.equal(x, before)
     assert torch.equal(y[..., :, 0], torch.zeros(1, 1, 4))
     assert torch.equal(y[..., :, 1:], x[..., :, :3])
-    assert torch.equal(intro.translate(x, 0, -2)[..., :2, :], x[..., 2:, :])
-    assert torch.equal(intro.translate(x, 0, -2)[..., 2:, :], torch.zeros(1, 1, 2, 4))
-    assert torch.equal(intro.translate(x, 4, 0), torch.zeros_like(x))
-    assert torch.equal(intro.translate(x, 0, 0), x)
-    assert intro.translate(x.double(), 1, 1).dtype == torch.float64
+    assert torch.equal(intro._translate(x, 0, -2)[..., :2, :], x[..., 2:, :])
+    assert torch.equal(intro._translate(x, 0, -2)[..., 2:, :], torch.zeros(1, 1, 2, 4))
+    assert torch.equal(intro._translate(x, 4, 0), torch.zeros_like(x))
+    assert torch.equal(intro._translate(x, 0, 0), x)
+    assert intro._translate(x.double(), 1, 1).dtype == torch.float64
     # round trip: shifting back recovers the interior
-    assert torch.equal(intro.translate(intro.translate(x, 1, 1), -1, -1)[..., :3, :3], x[..., :3, :3])
+    assert torch.equal(intro._translate(intro._translate(x, 1, 1), -1, -1)[..., :3, :3], x[..., :3, :3])
 
 
 def test_conv_is_equivariant_and_not_invariant(digits):
@@ -94,7 +94,7 @@ def test_conv_is_equivariant_and_not_invariant(digits):
     for dx, dy in [(1, 0), (0, 3), (-2, 2)]:
         assert intro.equivariance_error(conv, images, dx, dy, margin=max(abs(dx), abs(dy)) + 2) < 1e-5
     with torch.no_grad():
-        moved = conv(intro.translate(images, 2, 0))
+        moved = conv(intro._translate(images, 2, 0))
         assert (moved - conv(images)).abs().max() > 0.1  # the map moves: not invariant
     with pytest.raises(ValueError, match="changes the map size"):
         intro.equivariance_error(nn.MaxPool2d(2), images, 2, 0, margin=3)

@@ -18,7 +18,7 @@ def _params():
 
 def test_l2_penalty_gradient_is_weight_decay():
     params = _params()
-    value = L.l2_penalty(params, 0.3)
+    value = L._l2_penalty(params, 0.3)
     grads = torch.autograd.grad(value, params)
     for p, g in zip(params, grads):
         torch.testing.assert_close(g, 0.3 * p.detach())
@@ -65,7 +65,7 @@ def test_sgd_weight_decay_equals_l2_penalty_step_not_article_penalty():
     model = LeNet5()
     x, y = torch.rand(8, 1, 28, 28), torch.randint(0, 10, (8,))
     ref = _sgd_step(model, x, y, lambda ps: torch.zeros(()), 0.01)   # PyTorch's weight decay
-    ours = _sgd_step(model, x, y, lambda ps: L.l2_penalty(ps, 0.01), 0.0)
+    ours = _sgd_step(model, x, y, lambda ps: L._l2_penalty(ps, 0.01), 0.0)
     article = _sgd_step(model, x, y, lambda ps: L.article_penalty(ps, 0.0, 0.01), 0.0)
     assert max((a - b).abs().max().item() for a, b in zip(ours, ref)) < 1e-6
     assert max((a - b).abs().max().item() for a, b in zip(article, ref)) > 1e-5
@@ -85,7 +85,7 @@ def test_decay_ratios_adamw_is_nominal_adam_is_not():
 @pytest.mark.parametrize("p", [0.0, 0.3, 0.5, 1.0])
 def test_inverted_dropout_follows_f_dropout(p):
     x = torch.rand(3, 4, 5) + 0.1
-    out = L.inverted_dropout(x, p, True, torch.Generator().manual_seed(0))
+    out = L._inverted_dropout(x, p, True, torch.Generator().manual_seed(0))
     keep = out != 0
     ref = F.dropout(x, p, training=True)
     if p < 1:
@@ -93,7 +93,7 @@ def test_inverted_dropout_follows_f_dropout(p):
         torch.testing.assert_close(ref, x * (ref != 0) / (1 - p))
     else:
         assert torch.equal(out, ref) and not torch.isnan(out).any()
-    torch.testing.assert_close(L.inverted_dropout(x, p, False), x)
+    torch.testing.assert_close(L._inverted_dropout(x, p, False), x)
 
 
 def test_dropout_mask_is_bernoulli():

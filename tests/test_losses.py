@@ -23,7 +23,7 @@ def test_log_softmax_matches_torch(scale):
 def test_cross_entropy_matches_torch(reduction, smoothing, scale):
     z, t = _batch(scale=scale)
     expected = F.cross_entropy(z, t, label_smoothing=smoothing, reduction=reduction)
-    torch.testing.assert_close(losses.cross_entropy(z, t, smoothing, reduction), expected)
+    torch.testing.assert_close(losses._cross_entropy(z, t, smoothing, reduction), expected)
 
 
 def test_naive_cross_entropy_right_when_small_overflows_when_large():
@@ -31,7 +31,7 @@ def test_naive_cross_entropy_right_when_small_overflows_when_large():
     torch.testing.assert_close(losses.naive_cross_entropy(z, t), F.cross_entropy(z, t))
     big = torch.tensor([[100.0, 50.0, -100.0]])
     assert not torch.isfinite(losses.naive_cross_entropy(big, torch.tensor([1])))
-    assert torch.isfinite(losses.cross_entropy(big, torch.tensor([1])))
+    assert torch.isfinite(losses._cross_entropy(big, torch.tensor([1])))
 
 
 def test_smooth_targets_rows_sum_to_one():
@@ -51,21 +51,21 @@ def _focal_direct(z, t, gamma, alpha=None):
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 5.0])
 def test_focal_loss_matches_direct_formula(gamma):
     z, t = _batch(scale=2.0)
-    torch.testing.assert_close(losses.focal_loss(z, t, gamma).double(), _focal_direct(z, t, gamma))
+    torch.testing.assert_close(losses._focal_loss(z, t, gamma).double(), _focal_direct(z, t, gamma))
 
 
 def test_focal_loss_alpha_and_gamma_zero_is_cross_entropy():
     z, t = _batch()
-    torch.testing.assert_close(losses.focal_loss(z, t, 0.0), F.cross_entropy(z, t))
+    torch.testing.assert_close(losses._focal_loss(z, t, 0.0), F.cross_entropy(z, t))
     alpha = torch.rand(7)
-    torch.testing.assert_close(losses.focal_loss(z, t, 2.0, alpha).double(), _focal_direct(z, t, 2.0, alpha))
+    torch.testing.assert_close(losses._focal_loss(z, t, 2.0, alpha).double(), _focal_direct(z, t, 2.0, alpha))
     with pytest.raises(ValueError, match="one weight per class"):
-        losses.focal_loss(z, t, 2.0, alpha=[1.0, 2.0])
+        losses._focal_loss(z, t, 2.0, alpha=[1.0, 2.0])
 
 
 def test_focal_loss_is_finite_at_large_logits_and_below_ce():
     z, t = _batch(scale=1e3)
-    fl = losses.focal_loss(z, t, 2.0, reduction="none")
+    fl = losses._focal_loss(z, t, 2.0, reduction="none")
     assert torch.isfinite(fl).all()
     assert (fl <= F.cross_entropy(z, t, reduction="none") + 1e-6).all()
 
@@ -75,7 +75,7 @@ def test_focal_module_trains_and_keeps_inputs():
     z0 = z.clone()
     module = losses.FocalLoss(2.0, alpha=torch.ones(7))
     assert "gamma=2.0" in repr(module)
-    torch.testing.assert_close(module(z, t), losses.focal_loss(z, t, 2.0))
+    torch.testing.assert_close(module(z, t), losses._focal_loss(z, t, 2.0))
     assert torch.equal(z, z0)
     with pytest.raises(ValueError):
         losses.FocalLoss(-1.0)
@@ -84,18 +84,18 @@ def test_focal_module_trains_and_keeps_inputs():
 def test_gradients_match_autograd_in_float64():
     z, t = _batch(n=4, k=3, dtype=torch.float64)
     z.requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda x: losses.cross_entropy(x, t, 0.1), (z,))
-    assert torch.autograd.gradcheck(lambda x: losses.focal_loss(x, t, 2.0), (z,))
+    assert torch.autograd.gradcheck(lambda x: losses._cross_entropy(x, t, 0.1), (z,))
+    assert torch.autograd.gradcheck(lambda x: losses._focal_loss(x, t, 2.0), (z,))
 
 
 def test_bad_inputs_are_named():
     z, t = _batch()
     with pytest.raises(TypeError, match="int64"):
-        losses.cross_entropy(z, t.float())
+        losses._cross_entropy(z, t.float())
     with pytest.raises(ValueError, match=r"\(N, K\)"):
-        losses.cross_entropy(z[0], t)
+        losses._cross_entropy(z[0], t)
     with pytest.raises(ValueError, match="reduction"):
-        losses.cross_entropy(z, t, reduction="avg")
+        losses._cross_entropy(z, t, reduction="avg")
 
 
 def test_module_usable_as_fit_loss():

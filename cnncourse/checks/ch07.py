@@ -1,6 +1,6 @@
 """Checks for exercises/07_loss_functions.ipynb: cross-entropy from logits, focal loss.
 
-Both are compared with the references (``F.cross_entropy``, :func:`cnncourse.losses.focal_loss`)
+Both are compared with the references (``F.cross_entropy``, :func:`cnncourse.losses._focal_loss`)
 on random logits and on large ones (|z| up to 1e3), where exp() overflows in float32.
 
 Taught in notebooks/07_loss_functions.ipynb.
@@ -108,7 +108,7 @@ def _focal_on_logit(case: Case) -> torch.Tensor:
 
 focal_loss = register(Checker(
     name="focal_loss",
-    reference=lambda logits, targets, gamma: losses.focal_loss(logits, targets, gamma),
+    reference=lambda logits, targets, gamma: losses._focal_loss(logits, targets, gamma),
     cases=lambda g: _logit_cases(g, with_gamma=True),
     diagnoses=[
         (lambda got, c: _nonfinite(got) and _large(c),
@@ -116,14 +116,14 @@ focal_loss = register(Checker(
          "then p = exp(log p)."),
         (lambda got, c: got.shape == c.args[1].shape,
          "you returned one loss per sample (N,); return their MEAN over the batch (a scalar)."),
-        (lambda got, c: _close(got, losses.focal_loss(*c.args, reduction="sum")),
+        (lambda got, c: _close(got, losses._focal_loss(*c.args, reduction="sum")),
          "you summed over the batch; take the mean (divide by N)."),
         (lambda got, c: _close(got, _focal_p_gamma(c)),
          "the modulating factor is (1 - p)^gamma, not p^gamma: it must SHRINK the loss of confident, "
          "correct samples (p near 1)."),
         (lambda got, c: _close(got, F.cross_entropy(*c.args[:2])),
          "this is plain cross-entropy: you left out the factor (1 - p_true)^gamma."),
-        (lambda got, c: _close(got, losses.focal_loss(c.args[0].softmax(1), c.args[1], c.args[2])),
+        (lambda got, c: _close(got, losses._focal_loss(c.args[0].softmax(1), c.args[1], c.args[2])),
          "you applied softmax twice: the inputs are LOGITS; take log-softmax of them directly."),
         (lambda got, c: _close(got, _focal_on_logit(c)),
          "the factor uses log p; it must use the probability p = exp(log p)."),

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ..lessons.pooling import PoolView, avg_pool2d, max_pool2d, sobel_magnitude
+from ..lessons.pooling import PoolView, _max_pool2d, avg_pool2d, sobel_magnitude
 
 __all__ = [
     "draw_max_vs_avg",
@@ -34,7 +34,7 @@ def draw_max_vs_avg(gray: torch.Tensor, kernel_size: int = 4, crop: tuple[slice,
     small_crop = tuple(slice(None if s.start is None else s.start // k, None if s.stop is None else s.stop // k) for s in crop)
     for row, (name, img) in enumerate(panels):
         full = img[0]
-        mx = max_pool2d(img.unsqueeze(0), k)[0, 0]
+        mx = _max_pool2d(img.unsqueeze(0), k)[0, 0]
         av = avg_pool2d(img.unsqueeze(0), k)[0, 0]
         vmax = 1.0 if row == 0 else full.quantile(0.995).item()
         for ax, (title, im, c) in zip(axes[row], [(f"{name}, full {tuple(full.shape)}", full, crop),

@@ -6,6 +6,11 @@
   Taught in notebooks/03_activations.ipynb.
 - :mod:`.pooling`: max, average and global average pooling. Taught in notebooks/04_pooling.ipynb.
 - :mod:`.norm`: batch, layer, instance and group norm. Taught in notebooks/05_normalization.ipynb.
+
+The copies of what an exercise asks the learner to write (``_conv_params``, ``_leaky_relu``, ``_swish``,
+``_swish_grad``, ``_max_pool2d``, ``_global_avg_pool2d``, ``_batch_norm``, ``_group_norm``) are private
+to their modules and not exported here: an exercise's answer lives only in solutions/
+(tests/test_answers_out_of_reach.py).
 """
 from .activations import (
     ACTIVATIONS,
@@ -16,7 +21,6 @@ from .activations import (
     elu_grad,
     gelu,
     gelu_grad,
-    leaky_relu,
     leaky_relu_grad,
     mish,
     mish_grad,
@@ -26,8 +30,6 @@ from .activations import (
     sigmoid_grad,
     softmax,
     softmax_jacobian,
-    swish,
-    swish_grad,
     tanh,
     tanh_grad,
 )
@@ -36,13 +38,12 @@ from .conv import (
     conv2d_loops,
     conv_flops,
     conv_output_size,
-    conv_params,
     depthwise_separable_params,
     pad2d,
     receptive_field,
 )
-from .norm import NORM_AXES, NORM_KINDS, batch_norm, group_norm, instance_norm, layer_norm, norm_axes
-from .pooling import avg_pool2d, global_avg_pool2d, max_pool2d, pool_output_size
+from .norm import NORM_AXES, NORM_KINDS, instance_norm, layer_norm, norm_axes
+from .pooling import avg_pool2d, pool_output_size
 
 __all__ = [
     # conv
@@ -50,14 +51,12 @@ __all__ = [
     "pad2d",
     "conv2d_loops",
     "conv2d_im2col",
-    "conv_params",
     "conv_flops",
     "receptive_field",
     "depthwise_separable_params",
     # activations
     "relu",
     "relu_grad",
-    "leaky_relu",
     "leaky_relu_grad",
     "elu",
     "elu_grad",
@@ -65,8 +64,6 @@ __all__ = [
     "sigmoid_grad",
     "tanh",
     "tanh_grad",
-    "swish",
-    "swish_grad",
     "Swish",
     "mish",
     "mish_grad",
@@ -79,15 +76,11 @@ __all__ = [
     "activation",
     # pooling
     "pool_output_size",
-    "max_pool2d",
     "avg_pool2d",
-    "global_avg_pool2d",
     # norm
     "NORM_KINDS",
     "NORM_AXES",
     "norm_axes",
-    "batch_norm",
     "layer_norm",
     "instance_norm",
-    "group_norm",
 ]

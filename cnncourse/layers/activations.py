@@ -27,14 +27,11 @@ from torch import nn
 __all__ = [
     "relu",
     "relu_grad",
-    "leaky_relu",
     "leaky_relu_grad",
     "sigmoid",
     "sigmoid_grad",
     "tanh",
     "tanh_grad",
-    "swish",
-    "swish_grad",
     "Swish",
     "mish",
     "mish_grad",
@@ -85,7 +82,7 @@ def relu_grad(x: torch.Tensor) -> torch.Tensor:
     return (x > 0).to(x.dtype)
 
 
-def leaky_relu(x: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
+def _leaky_relu(x: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
     """Leaky ReLU: x where x > 0, ``negative_slope * x`` elsewhere, so negatives keep a gradient.
 
     Taught in notebooks/03_activations.ipynb.
@@ -174,7 +171,7 @@ def tanh_grad(x: torch.Tensor) -> torch.Tensor:
     return 1 - tanh(x) ** 2
 
 
-def swish(x: torch.Tensor, beta: float | torch.Tensor = 1.0) -> torch.Tensor:
+def _swish(x: torch.Tensor, beta: float | torch.Tensor = 1.0) -> torch.Tensor:
     """Swish (Ramachandran et al. 2017): ``x * sigmoid(beta * x)``; ``beta = 1`` is SiLU (``nn.SiLU``).
 
     ``beta`` may be a tensor (a learnable one: see :class:`Swish`).
@@ -185,7 +182,7 @@ def swish(x: torch.Tensor, beta: float | torch.Tensor = 1.0) -> torch.Tensor:
     return x * sigmoid(beta * x)
 
 
-def swish_grad(x: torch.Tensor, beta: float | torch.Tensor = 1.0) -> torch.Tensor:
+def _swish_grad(x: torch.Tensor, beta: float | torch.Tensor = 1.0) -> torch.Tensor:
     """d swish / dx = ``s + beta x s (1 - s)`` with ``s = sigmoid(beta x)``.
 
     Taught in notebooks/03_activations.ipynb.
@@ -213,7 +210,7 @@ class Swish(nn.Module):
             self.beta = float(beta)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return swish(x, self.beta)
+        return _swish(x, self.beta)
 
     def extra_repr(self) -> str:
         beta = self.beta.item() if isinstance(self.beta, torch.Tensor) else self.beta
@@ -354,13 +351,13 @@ ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in [
         Activation("relu", relu, relu_grad, nn.ReLU),
-        Activation("leaky_relu", leaky_relu, leaky_relu_grad, functools.partial(nn.LeakyReLU, 0.01)),
+        Activation("leaky_relu", _leaky_relu, leaky_relu_grad, functools.partial(nn.LeakyReLU, 0.01)),
         Activation("elu", elu, elu_grad, functools.partial(nn.ELU, alpha=1.0)),
         Activation("sigmoid", sigmoid, sigmoid_grad, nn.Sigmoid),
         Activation("tanh", tanh, tanh_grad, nn.Tanh),
-        Activation("swish", swish, swish_grad, nn.SiLU),
+        Activation("swish", _swish, _swish_grad, nn.SiLU),
         # beta starts at 1, so before training it computes exactly what "swish" does.
-        Activation("adaptive_swish", swish, swish_grad, functools.partial(Swish, beta=1.0, learnable=True)),
+        Activation("adaptive_swish", _swish, _swish_grad, functools.partial(Swish, beta=1.0, learnable=True)),
         Activation("mish", mish, mish_grad, nn.Mish),
         Activation("gelu", gelu, gelu_grad, nn.GELU),
         Activation(

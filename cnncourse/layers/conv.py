@@ -16,7 +16,6 @@ __all__ = [
     "pad2d",
     "conv2d_loops",
     "conv2d_im2col",
-    "conv_params",
     "conv_flops",
     "receptive_field",
     "depthwise_separable_params",
@@ -257,10 +256,10 @@ def conv2d_im2col(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=
     return out
 
 
-def conv_params(in_channels: int, out_channels: int, kernel_size, groups: int = 1, bias: bool = True) -> int:
+def _conv_params(in_channels: int, out_channels: int, kernel_size, groups: int = 1, bias: bool = True) -> int:
     """Number of learnable parameters of an ``nn.Conv2d``: ``C_out * C_in/groups * K_h * K_w (+ C_out)``.
 
-    >>> conv_params(3, 64, 3)
+    >>> _conv_params(3, 64, 3)
     1792
 
     Taught in notebooks/02_convolution.ipynb.
@@ -303,7 +302,7 @@ def conv_flops(
     Taught in notebooks/02_convolution.ipynb.
     """
     where = "conv_flops"
-    conv_params(in_channels, out_channels, kernel_size, groups)  # validates channels, groups, kernel
+    _conv_params(in_channels, out_channels, kernel_size, groups)  # validates channels, groups, kernel
     K_h, K_w = _pair(kernel_size, "kernel_size", where)
     H, W = _pair(input_size, "input_size", where)
     S, P, D = _pair(stride, "stride", where), _pair(padding, "padding", where, 0), _pair(dilation, "dilation", where)
@@ -347,6 +346,6 @@ def depthwise_separable_params(in_channels: int, out_channels: int, kernel_size,
 
     Taught in notebooks/02_convolution.ipynb.
     """
-    depthwise = conv_params(in_channels, in_channels, kernel_size, groups=in_channels, bias=bias)
-    pointwise = conv_params(in_channels, out_channels, 1, bias=bias)
+    depthwise = _conv_params(in_channels, in_channels, kernel_size, groups=in_channels, bias=bias)
+    pointwise = _conv_params(in_channels, out_channels, 1, bias=bias)
     return depthwise + pointwise

@@ -28,10 +28,8 @@ __all__ = [
     "NORM_KINDS",
     "NORM_AXES",
     "norm_axes",
-    "batch_norm",
     "layer_norm",
     "instance_norm",
-    "group_norm",
 ]
 
 NORM_KINDS = ("batch", "layer", "instance", "group")
@@ -102,7 +100,7 @@ def _channel_shape(x: torch.Tensor) -> tuple[int, ...]:
     return (1, x.shape[1]) + (1,) * (x.dim() - 2)
 
 
-def batch_norm(
+def _batch_norm(
     x: torch.Tensor,
     gamma: torch.Tensor | None,
     beta: torch.Tensor | None,
@@ -211,7 +209,7 @@ def layer_norm(x: torch.Tensor, normalized_shape, weight=None, bias=None, eps: f
 def instance_norm(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """Instance normalization (Ulyanov et al. 2016): each sample's each channel over (H, W).
 
-    Equal to ``F.instance_norm(x)`` and to :func:`group_norm` with ``num_groups = C``.
+    Equal to ``F.instance_norm(x)`` and to :func:`_group_norm` with ``num_groups = C``.
     Popular in style transfer: it removes each image's contrast.
 
     Args:
@@ -230,7 +228,7 @@ def instance_norm(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     return _normalize(x, norm_axes("instance", x.dim()), eps)
 
 
-def group_norm(x: torch.Tensor, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> torch.Tensor:
+def _group_norm(x: torch.Tensor, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> torch.Tensor:
     """Group normalization (Wu & He 2018): each sample's channels in G groups, each over (C/G, H, W).
 
     Independent of the batch size (unlike batch norm); ``num_groups=1`` is layer norm over

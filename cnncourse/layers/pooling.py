@@ -54,7 +54,7 @@ def _windows(x, kernel_size, stride, padding, where, pad_value):
     return cols.reshape(N, C, K[0] * K[1], H_out, W_out)
 
 
-def max_pool2d(x: torch.Tensor, kernel_size, stride=None, padding=0) -> torch.Tensor:
+def _max_pool2d(x: torch.Tensor, kernel_size, stride=None, padding=0) -> torch.Tensor:
     """Max pooling: the largest value in each K x K window, per channel; matches ``F.max_pool2d``.
 
     Padding is with ``-inf``, so it is never the max (PyTorch does the same).
@@ -92,7 +92,7 @@ def avg_pool2d(x: torch.Tensor, kernel_size, stride=None, padding=0) -> torch.Te
     return windows.mean(dim=2)
 
 
-def global_avg_pool2d(x: torch.Tensor) -> torch.Tensor:
+def _global_avg_pool2d(x: torch.Tensor) -> torch.Tensor:
     """Global average pooling: one mean per channel over all of H x W, (N, C, H, W) -> (N, C).
 
     What replaces the big fully-connected layers at the end of modern CNNs (Lin et al.

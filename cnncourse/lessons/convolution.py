@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..layers.conv import conv_flops, conv_output_size, conv_params, pad2d
+from ..layers.conv import _conv_params, conv_flops, conv_output_size, pad2d
 
 __all__ = [
     "hand_kernels",
@@ -287,8 +287,8 @@ def cost_row(name: str, in_channels: int, out_channels: int, kernel_size: int, i
     """
     layer = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
                       dilation=dilation, groups=groups)
-    params = conv_params(in_channels, out_channels, kernel_size, groups=groups)
-    assert params == sum(p.numel() for p in layer.parameters()), "conv_params disagrees with nn.Conv2d"
+    params = _conv_params(in_channels, out_channels, kernel_size, groups=groups)
+    assert params == sum(p.numel() for p in layer.parameters()), "_conv_params disagrees with nn.Conv2d"
     out = conv_output_size(input_size, kernel_size, stride, padding, dilation)
     with torch.no_grad():
         shape = layer(torch.zeros(1, in_channels, input_size, input_size)).shape
@@ -514,7 +514,7 @@ def conv_view(kernel_size: int = 3, stride: int = 1, padding: int = 0, dilation:
         out = F.conv2d(image.unsqueeze(0), weight.contiguous(), stride=stride, padding=padding,
                        dilation=dilation, groups=groups)  # (1, C_out, H', W')
     return ConvView(output_shape=(out_channels, H_out, W_out),
-                    params=conv_params(C, out_channels, kernel_size, groups=groups),
+                    params=_conv_params(C, out_channels, kernel_size, groups=groups),
                     macs=conv_flops(C, out_channels, kernel_size, tuple(image.shape[1:]), stride, padding,
                                     dilation, groups),
                     feature_map=out[0, 0], channels_seen=per_group, **common)

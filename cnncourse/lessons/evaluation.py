@@ -28,14 +28,12 @@ __all__ = [
     "train_small_cnn",
     "accuracy",
     "correct",
-    "precision_recall_f1",
     "format_metrics",
     "with_label_noise",
     "grid_candidates",
     "random_candidates",
     "format_params",
     "pick_by_validation",
-    "early_stopping_epochs",
     "early_stopping_by_fit",
     "bootstrap_indices",
     "samme_alpha",
@@ -83,7 +81,7 @@ def correct(model: nn.Module, dataset: ImageSet) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- metrics
 
-def precision_recall_f1(confusion: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def _precision_recall_f1(confusion: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Per-class precision, recall and F1 (three float64 (K,) tensors) from a (K, K) confusion matrix.
 
     Rows are true classes, columns predicted classes (sklearn's and ``viz.confusion_matrix``'s
@@ -108,7 +106,7 @@ def precision_recall_f1(confusion: Tensor) -> tuple[Tensor, Tensor, Tensor]:
 def format_metrics(confusion: Tensor, classes: Sequence[str] | None = None) -> str:
     """A per-class table (precision, recall, F1, support) and the macro averages."""
     c = torch.as_tensor(confusion)
-    p, r, f = precision_recall_f1(c)
+    p, r, f = _precision_recall_f1(c)
     support = c.sum(1)
     names = list(classes) if classes is not None else [str(i) for i in range(c.shape[0])]
     lines = ["class  precision  recall     F1  support"]
@@ -172,7 +170,7 @@ def pick_by_validation(val_scores: np.ndarray, test_scores: np.ndarray, cells: S
 
 # ----------------------------------------------------------------------------- early stopping
 
-def early_stopping_epochs(val_losses: Sequence[float], patience: int, min_delta: float = 0.0) -> tuple[int, int]:
+def _early_stopping_epochs(val_losses: Sequence[float], patience: int, min_delta: float = 0.0) -> tuple[int, int]:
     """(epoch training stops after, epoch whose weights are restored) for a validation-loss sequence.
 
     Epochs count from 1. The rule of :class:`cnncourse.train.EarlyStopping` inside
@@ -194,7 +192,7 @@ def early_stopping_epochs(val_losses: Sequence[float], patience: int, min_delta:
 
 
 def early_stopping_by_fit(val_losses: Sequence[float], patience: int, min_delta: float = 0.0) -> tuple[int, int]:
-    """The same answer as :func:`early_stopping_epochs`, from :func:`cnncourse.train.fit` itself.
+    """The same answer as :func:`_early_stopping_epochs`, from :func:`cnncourse.train.fit` itself.
 
     A one-weight model trains on one sample for ``len(val_losses)`` epochs; after each epoch the
     recorded validation loss is replaced by the given one before ``fit`` applies its

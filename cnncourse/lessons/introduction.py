@@ -34,7 +34,6 @@ __all__ = [
     "format_param_rows",
     "mlp_300_100",
     "count_multiply_adds",
-    "translate",
     "equivariance_error",
     "InvarianceProfile",
     "invariance_profile",
@@ -266,7 +265,7 @@ def count_multiply_adds(model: nn.Module, x: torch.Tensor) -> int:
 
 # ----------------------------------------------------------------------------- translation
 
-def translate(images: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+def _translate(images: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
     """Shift images (..., H, W) right by dx and down by dy pixels; pixels that enter are zeros.
 
     Negative dx / dy shift left / up. Returns a new tensor of the same shape, dtype and device.
@@ -293,8 +292,8 @@ def equivariance_error(layer: nn.Module, images: torch.Tensor, dx: int, dy: int,
     if mapped.shape[-2:] != images.shape[-2:]:
         raise ValueError(f"equivariance_error: the layer changes the map size {(h, w)} -> "
                          f"{tuple(mapped.shape[-2:])}; use a stride-1 layer with 'same' padding")
-    shifted_then_layer = layer(translate(images, dx, dy))
-    layer_then_shifted = translate(mapped, dx, dy)
+    shifted_then_layer = layer(_translate(images, dx, dy))
+    layer_then_shifted = _translate(mapped, dx, dy)
     if 2 * margin >= min(h, w):
         raise ValueError(f"equivariance_error: margin {margin} leaves nothing of a {h}x{w} map")
     inner = (..., slice(margin, h - margin), slice(margin, w - margin))
@@ -341,7 +340,7 @@ def invariance_profile(model: nn.Module, images: torch.Tensor, labels: torch.Ten
     change: dict[str, list[float]] = {name: [] for name in base}
     agreement, accuracy = [], []
     for k in shifts:
-        moved_images = translate(images, k, 0)
+        moved_images = _translate(images, k, 0)
         moved = {"pixels": moved_images.cpu(), **feature_maps(model, moved_images, list(stages))}
         for name in base:
             a, b = base[name].flatten(1), moved[name].flatten(1)

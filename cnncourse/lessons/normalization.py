@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..layers.norm import batch_norm
+from ..layers.norm import _batch_norm
 
 __all__ = [
     "KIND_NAMES",
@@ -94,7 +94,7 @@ def running_stats_trace(
 
     Returns the running statistics' error against the statistics of all of ``maps``
     after every step, for each momentum (``None`` = PyTorch's cumulative average). Along the
-    way it asserts that :func:`cnncourse.layers.norm.batch_norm` keeps the same running
+    way it asserts that :func:`cnncourse.layers.norm._batch_norm` keeps the same running
     statistics as ``nn.BatchNorm2d``.
     """
     n, C = maps.shape[:2]
@@ -114,10 +114,10 @@ def running_stats_trace(
                 x = maps[idx]
                 bn(x)
                 # momentum=None: cumulative average, i.e. momentum 1/step at step `step`
-                _, r_mean, r_var = batch_norm(x, None, None, r_mean, r_var, True,
+                _, r_mean, r_var = _batch_norm(x, None, None, r_mean, r_var, True,
                                               momentum=1 / step if momentum is None else momentum)
                 if not (torch.allclose(r_mean, bn.running_mean, atol=1e-5) and torch.allclose(r_var, bn.running_var, atol=1e-5, rtol=1e-4)):
-                    raise AssertionError("layers.norm.batch_norm and nn.BatchNorm2d disagree on the running statistics")
+                    raise AssertionError("layers.norm._batch_norm and nn.BatchNorm2d disagree on the running statistics")
                 m_err.append(((bn.running_mean - pop_mean).abs() / pop_var.sqrt()).mean())
                 v_err.append(((bn.running_var - pop_var).abs() / pop_var).mean())
         label = "None (cumulative average)" if momentum is None else f"momentum={momentum}"

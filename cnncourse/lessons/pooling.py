@@ -20,13 +20,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..layers.conv import receptive_field
-from ..layers.pooling import global_avg_pool2d, pool_output_size
+from ..layers.pooling import _global_avg_pool2d, pool_output_size
 from .convolution import apply_kernels, hand_kernels
 
 # The experiments and the explorer pool with PyTorch's native kernels (no (N, C, K*K, H', W')
-# window tensor in memory, so several times faster); notebooks/04_pooling.ipynb asserts that
-# cnncourse.layers.max_pool2d / avg_pool2d give the same values.
-max_pool2d = F.max_pool2d
+# window tensor in memory, so several times faster); tests/test_layers_pooling.py checks that
+# cnncourse.layers.pooling's from-scratch max / avg pooling give the same values.
+_max_pool2d = F.max_pool2d
 avg_pool2d = F.avg_pool2d
 
 __all__ = [
@@ -142,7 +142,7 @@ def strong_edge_survival(edges: torch.Tensor, pooled: torch.Tensor, kernel_size:
     edge with the flat pixels beside it.
     """
     threshold = torch.quantile(edges.flatten(), quantile)
-    holds_edge = max_pool2d((edges > threshold).float().unsqueeze(0), kernel_size)[0] > 0  # (1, H', W')
+    holds_edge = _max_pool2d((edges > threshold).float().unsqueeze(0), kernel_size)[0] > 0  # (1, H', W')
     survived = pooled > threshold
     return (survived & holds_edge).sum().item() / max(1, holds_edge.sum().item())
 
@@ -231,10 +231,10 @@ def shift_images(images: torch.Tensor, dx: int, dy: int = 0) -> torch.Tensor:
 SHIFT_POOLS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "no pooling": lambda m: m,
     "avg pool 2x2": lambda m: avg_pool2d(m, 2),
-    "max pool 2x2": lambda m: max_pool2d(m, 2),
-    "max pool 3x3/2 (overlapping)": lambda m: max_pool2d(m, 3, 2, 1),
-    "max pool 4x4": lambda m: max_pool2d(m, 4),
-    "global average pool": global_avg_pool2d,
+    "max pool 2x2": lambda m: _max_pool2d(m, 2),
+    "max pool 3x3/2 (overlapping)": lambda m: _max_pool2d(m, 3, 2, 1),
+    "max pool 4x4": lambda m: _max_pool2d(m, 4),
+    "global average pool": _global_avg_pool2d,
 }
 
 
@@ -305,7 +305,7 @@ def pool_view(image: torch.Tensor, kind: str = "max", kernel_size: int = 2, stri
     """Pool an image (C, H, W) with a K x K window and stride S; ``kind`` is "max" or "avg"."""
     if kind not in ("max", "avg"):
         raise ValueError(f"pool_view: kind must be 'max' or 'avg'; got {kind!r}")
-    pool = max_pool2d if kind == "max" else avg_pool2d
+    pool = _max_pool2d if kind == "max" else avg_pool2d
     pooled = pool(image.unsqueeze(0), kernel_size, stride)[0]  # (C, H', W')
     return PoolView(image, pooled, kind, kernel_size, stride)
 

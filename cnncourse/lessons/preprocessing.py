@@ -15,7 +15,6 @@ import torch.nn.functional as F
 
 __all__ = [
     "min_max_scale",
-    "standardize",
     "center",
     "scaling_table",
     "image_hashes",
@@ -51,7 +50,7 @@ def min_max_scale(x: torch.Tensor, low: torch.Tensor | float | None = None,
     return (x - low) / (high - low).clamp_min(1e-12)
 
 
-def standardize(x: torch.Tensor, mean: torch.Tensor | float, std: torch.Tensor | float) -> torch.Tensor:
+def _standardize(x: torch.Tensor, mean: torch.Tensor | float, std: torch.Tensor | float) -> torch.Tensor:
     """Standardisation of (N, C, H, W) with (C,) statistics: (x - mean) / std (zero mean, unit variance)."""
     return (x - _per_channel(mean, x)) / _per_channel(std, x)
 
@@ -68,7 +67,7 @@ def scaling_table(x: torch.Tensor) -> dict[str, dict[str, float]]:
         "raw": x,
         "min-max [0,1]": min_max_scale(x),
         "centred": center(x, mean),
-        "standardised": standardize(x, mean, std),
+        "standardised": _standardize(x, mean, std),
     }
     return {name: {"min": v.min().item(), "max": v.max().item(), "mean": v.mean().item(), "std": v.std().item()}
             for name, v in versions.items()}
@@ -159,8 +158,8 @@ def normalisation_leak(train: torch.Tensor, held_out: torch.Tensor) -> dict[str,
     return {
         "train mean": m_tr.mean().item(), "train std": s_tr.mean().item(),
         "whole mean": m_all.mean().item(), "whole std": s_all.mean().item(),
-        "held-out mean (train stats)": standardize(held_out, m_tr, s_tr).mean().item(),
-        "held-out mean (whole stats)": standardize(held_out, m_all, s_all).mean().item(),
+        "held-out mean (train stats)": _standardize(held_out, m_tr, s_tr).mean().item(),
+        "held-out mean (whole stats)": _standardize(held_out, m_all, s_all).mean().item(),
     }
 
 

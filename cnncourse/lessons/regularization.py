@@ -23,12 +23,10 @@ from ..models import LeNet5
 __all__ = [
     "article_penalty",
     "l1_penalty",
-    "l2_penalty",
     "PenaltyRow",
     "penalty_rows",
     "decay_ratios",
     "dropout_mask",
-    "inverted_dropout",
     "spatial_dropout",
     "dropout_means",
     "DropoutView",
@@ -63,7 +61,7 @@ def l1_penalty(params: Iterable[Tensor], strength: float) -> Tensor:
     return sum((w.abs().sum() for w in _tensors(params)), torch.zeros(())) * strength
 
 
-def l2_penalty(params: Iterable[Tensor], weight_decay: float) -> Tensor:
+def _l2_penalty(params: Iterable[Tensor], weight_decay: float) -> Tensor:
     """The L2 penalty that SGD's ``weight_decay`` equals: (λ/2)·Σ w² over all tensors (0-d tensor).
 
     Its gradient is λ·w, exactly the term ``torch.optim.SGD(weight_decay=λ)`` adds to each gradient.
@@ -173,7 +171,7 @@ def _apply_mask(x: Tensor, keep: Tensor, p: float) -> Tensor:
     return x * keep.to(x.dtype) / (1 - p)
 
 
-def inverted_dropout(x: Tensor, p: float, training: bool = True, generator: torch.Generator | None = None) -> Tensor:
+def _inverted_dropout(x: Tensor, p: float, training: bool = True, generator: torch.Generator | None = None) -> Tensor:
     """Inverted dropout, ``F.dropout``'s rule with reproducible draws.
 
     x: any shape. In training each element is kept where :func:`dropout_mask` says so (probability
@@ -207,14 +205,14 @@ def dropout_means(x: Tensor, p: float, draws: int = 1000, seed: int = 0) -> dict
     1/(1 − p) scaling, spatial dropout (x must be (C, H, W) or (N, C, H, W) for that one), and eval mode."""
     g = torch.Generator().manual_seed(seed)
     reps = x.unsqueeze(0).expand(draws, *x.shape)  # (draws, ...): one draw per copy
-    inverted = inverted_dropout(reps, p, True, g)
+    inverted = _inverted_dropout(reps, p, True, g)
     channels = spatial_dropout(reps.reshape(-1, *x.shape[-3:]), p, True, g) if x.ndim >= 3 else inverted
     return {
         "input": x.mean().item(),
         "inverted dropout (train)": inverted.mean().item(),
         "no 1/(1 − p) scaling": (inverted * (1 - p)).mean().item(),
         "spatial dropout (train)": channels.mean().item(),
-        "eval mode": inverted_dropout(x, p, False).mean().item(),
+        "eval mode": _inverted_dropout(x, p, False).mean().item(),
     }
 
 

@@ -466,10 +466,9 @@ def grade_notebook(nb: dict, exercises: list[Exercise], registry: dict, seed: in
                     verdicts[exercise.name] = f"✗ {exercise.name}: {why}{broken_note}."
                 return verdicts
             cell_errors = "; ".join(str(e) for e in message.get("errors", []))[:300]
-            current, cases, outcomes, running = None, [], [], None
+            current, cases, outcomes, running, limit = None, [], [], None, case_limit
             while True:
-                waited = limit_for(registry[current.name], case_limit) if current is not None else case_limit
-                message = child.next((waited if waited is not None else case_limit) + GRACE)
+                message = child.next((limit if current is not None else case_limit) + GRACE)
                 if message == "timeout" or message is None:
                     if current is None:
                         break
@@ -477,7 +476,7 @@ def grade_notebook(nb: dict, exercises: list[Exercise], registry: dict, seed: in
                         error=("a crash", f"the Python process stopped (exit code {child.process.poll()})", ""))
                     if running is not None and running >= len(outcomes):
                         outcomes.append(stopped)
-                    result = _judge(registry[current.name], cases, outcomes, limit_for(registry[current.name], case_limit))
+                    result = _judge(registry[current.name], cases, outcomes, limit)
                     verdicts[current.name] = str(result)
                     todo = todo[todo.index(current) + 1:]
                     break
@@ -487,6 +486,7 @@ def grade_notebook(nb: dict, exercises: list[Exercise], registry: dict, seed: in
                         break
                     cases = list(registry[current.name].cases(torch.Generator().manual_seed(seed)))
                     outcomes, running = [], None
+                    limit = limit_for(registry[current.name], case_limit)  # the exercise's own, if longer
                 elif "running" in message:
                     running = int(message["running"])
                 elif "case" in message and current is not None:
@@ -502,7 +502,7 @@ def grade_notebook(nb: dict, exercises: list[Exercise], registry: dict, seed: in
                     current = None
                 elif "end" in message:
                     if current is not None:
-                        verdicts[current.name] = str(_judge(registry[current.name], cases, outcomes, limit_for(registry[current.name], case_limit)))
+                        verdicts[current.name] = str(_judge(registry[current.name], cases, outcomes, limit))
                     current = None
                 elif message.get("done"):
                     todo = []

@@ -16,6 +16,7 @@ from torch import nn
 
 from cnncourse import data
 from cnncourse.checks import ch12, run_check
+from cnncourse.grade import GRACE  # the grader's parent waits a case's limit plus this
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "train_digit_cnn"
@@ -356,7 +357,7 @@ from torch import nn
 
 
 def train_digit_cnn(images, labels):
-    time.sleep({CASE_LIMIT_FOR_TEST} + 2)
+    time.sleep({CASE_LIMIT_FOR_TEST + GRACE + 2})  # past the child's default limit and the parent's wait
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
 '''
 

@@ -95,13 +95,20 @@ class Interval:
         return self.format()
 
 
-def mean_ci(values, confidence: float = CONFIDENCE) -> Interval:
+def mean_ci(values, confidence: float = CONFIDENCE, bounds: tuple[float, float] | None = None) -> Interval:
     """Mean of ``values`` (one per seed) and its Student-t confidence interval (sample sd, ``ddof=1``).
+
+    ``bounds``: the range the quantity cannot leave (``(0, 1)`` for an accuracy); the interval is
+    clipped to it, so a t interval of accuracies never reaches 1.05.
 
     >>> mean_ci([0.90, 0.92, 0.94]).format()
     '0.920 [0.870, 0.970]'
+    >>> mean_ci([0.99, 1.0, 0.93], bounds=(0, 1)).format()
+    '0.973 [0.879, 1.000]'
     """
     _check_confidence(confidence)
+    if bounds is not None and not (len(bounds) == 2 and bounds[0] < bounds[1]):
+        raise ValueError(f"bounds must be (low, high) with low < high, e.g. (0, 1); got {bounds!r}")
     arr = _as_1d(values, "values")
     n = arr.size
     mean = float(arr.mean())
@@ -109,7 +116,12 @@ def mean_ci(values, confidence: float = CONFIDENCE) -> Interval:
         return Interval(mean, -math.inf, math.inf, n, math.nan, confidence)
     sd = float(arr.std(ddof=1))
     half = float(_scipy_stats.t.ppf((1 + confidence) / 2, n - 1)) * sd / math.sqrt(n)
-    return Interval(mean, mean - half, mean + half, n, sd, confidence)
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        if arr.min() < bounds[0] or arr.max() > bounds[1]:
+            raise ValueError(f"a value lies outside bounds {bounds}: {arr.min():g} .. {arr.max():g}")
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return Interval(mean, low, high, n, sd, confidence)
 
 
 @dataclass(frozen=True)

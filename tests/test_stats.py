@@ -26,6 +26,19 @@ def test_mean_ci_known_numbers_and_other_confidence():
     assert wider.half_width > got.half_width
 
 
+def test_bounds_clip_the_interval_to_the_quantity_s_range():
+    values = [0.99, 1.0, 0.93]  # the t interval reaches above 1
+    free = stats.mean_ci(values)
+    clipped = stats.mean_ci(values, bounds=(0, 1))
+    assert free.high > 1 and clipped.high == 1.0 and clipped.low == pytest.approx(free.low)
+    assert clipped.mean == free.mean and clipped.sd == free.sd
+    assert stats.mean_ci([0.0, 0.05, 0.01], bounds=(0, 1)).low == 0.0
+    with pytest.raises(ValueError, match="outside bounds"):
+        stats.mean_ci([0.5, 1.2], bounds=(0, 1))
+    with pytest.raises(ValueError, match="low < high"):
+        stats.mean_ci(values, bounds=(1, 0))
+
+
 def test_one_value_gives_no_interval_and_stays_undecided():
     one = stats.mean_ci([0.9])
     assert math.isinf(one.low) and math.isinf(one.high)

@@ -392,6 +392,55 @@ def run_notebook(path: str | Path, profile: str = "smoke", timeout: int = 600) -
 # ----------------------------------------------------------------------------- command line
 
 
+def _zh_command(args) -> int:
+    """zh-sync, zh-stale, zh-export, zh-import (the Chinese edition; see tools/nbzh.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import nbzh
+
+    def pair(path):
+        target = nbzh.zh_path(path)
+        return nbformat.read(path, as_version=4), (nbformat.read(target, as_version=4) if target.is_file() else None), target
+
+    if args.command == "zh-sync":
+        for path in args.notebooks:
+            english, zh, target = pair(path)
+            target.parent.mkdir(exist_ok=True)
+            _save(strip_notebook(nbzh.sync(english, zh, where=str(path))), target)
+            todo = nbzh.stale_cells(english, nbformat.read(target, as_version=4))
+            print(f"{target}: written; {len(todo)} markdown cells to translate")
+        return 0
+    if args.command == "zh-stale":
+        count = 0
+        for path in args.notebooks:
+            english, zh, target = pair(path)
+            if zh is None:
+                print(f"{target}: missing (run zh-sync)")
+                count += 1
+                continue
+            problems = nbzh.code_differences(english, zh)
+            todo = nbzh.stale_cells(english, zh)
+            for line in problems:
+                print(f"{target}: {line}")
+            for item in todo:
+                first = item.english.strip().splitlines()[0][:90] if item.english.strip() else ""
+                print(f"{target}: {item.cell_id} {item.status}: {first}")
+            count += len(problems) + len(todo)
+        print(f"{count} cells to (re)translate or re-sync" if count else "the Chinese edition is up to date")
+        return 1 if count else 0
+    english, zh, target = pair(args.notebooks[0])
+    if args.command == "zh-export":
+        args.to.write_text(nbzh.export_text(english, zh, everything=args.all), encoding="utf-8")
+        print(f"{args.to}: {args.to.read_text(encoding='utf-8').count('<!-- cell ')} cells to translate")
+        return 0
+    if zh is None:
+        zh = nbzh.sync(english, None, where=str(args.notebooks[0]))
+        target.parent.mkdir(exist_ok=True)
+    taken = nbzh.import_text(english, zh, args.text.read_text(encoding="utf-8"))
+    _save(strip_notebook(nbzh.sync(english, zh, where=str(args.notebooks[0]))), target)
+    print(f"{target}: {len(taken)} cells translated; {len(nbzh.stale_cells(english, nbformat.read(target, as_version=4)))} left")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; returns the exit status (0 ok, 1 a notebook failed, 2 bad input)."""
     parser = argparse.ArgumentParser(prog="python tools/nbtool.py", description=__doc__.splitlines()[0])
@@ -411,6 +460,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     bootstrap = commands.add_parser("bootstrap", help="set the first code cell from tools/bootstrap_cell.py and "
                                     "the Colab/Kaggle links under the title (notebooks/ and solutions/)")
     bootstrap.add_argument("notebooks", nargs="+", type=Path)
+    zh_sync = commands.add_parser("zh-sync", help="write notebooks/zh/ (or exercises/zh/) from English notebooks, "
+                                  "keeping the translations (tools/nbzh.py)")
+    zh_sync.add_argument("notebooks", nargs="+", type=Path, help="English notebooks")
+    zh_stale = commands.add_parser("zh-stale", help="list the Chinese cells to (re)translate; exit 1 if any")
+    zh_stale.add_argument("notebooks", nargs="+", type=Path, help="English notebooks")
+    zh_export = commands.add_parser("zh-export", help="write the cells to translate to a text file")
+    zh_export.add_argument("notebooks", nargs=1, type=Path, help="one English notebook")
+    zh_export.add_argument("--to", type=Path, required=True, help="the text file to write")
+    zh_export.add_argument("--all", action="store_true", help="every markdown cell, not only stale ones")
+    zh_import = commands.add_parser("zh-import", help="read a translated zh-export file into the Chinese notebook")
+    zh_import.add_argument("notebooks", nargs=1, type=Path, help="one English notebook")
+    zh_import.add_argument("--text", type=Path, required=True, help="the translated file")
     args = parser.parse_args(argv)
 
     inputs = [args.src] if args.command in ("py2nb", "nb2py") else args.notebooks
@@ -427,6 +488,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "strip":
             for path in args.notebooks:
                 _save(strip_notebook(nbformat.read(path, as_version=4)), path)
+        elif args.command.startswith("zh-"):
+            return _zh_command(args)
         elif args.command == "bootstrap":
             targets = [(path, link_target(path)) for path in args.notebooks]  # every path checked before any write
             source, repository = bootstrap_source(), repository_url()

@@ -33,6 +33,14 @@ def test_conv_params_diagnoses():
     assert not one_channel.ok and "ALL input channels" in one_channel.hint
     two_k = run_check("conv_params", lambda c_in, c_out, k, bias=True: c_in * c_out * 2 * k + c_out)
     assert not two_k.ok and "K squared" in two_k.hint
+    pair_biases = run_check("conv_params", lambda c_in, c_out, k, bias=True: c_out * c_in * (k * k + 1))
+    assert not pair_biases.ok and "not one per (input, output) pair" in pair_biases.hint
+    assert pair_biases.mistake == "bias_per_pair"
+
+
+def test_a_count_off_by_one_fails_even_when_it_is_large():
+    result = run_check("linear_params", lambda i, o, bias=True: good_linear_params(i, o, bias) + 1)
+    assert not result.ok and result.passed == 0, str(result)  # counts are compared exactly
 
 
 def test_linear_params_diagnoses():

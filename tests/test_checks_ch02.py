@@ -34,9 +34,10 @@ def test_output_size_passes():
     (lambda H, K, S=1, P=0, D=1: math.ceil((H + 2 * P - D * (K - 1) - 1) / S) + 1, "rounded UP"),
     (lambda H, K, S=1, P=0, D=1: (H + 2 * P - D * (K - 1) - 1) // S, "forgot the + 1"),
     (lambda H, K, S=1, P=0, D=1: (H + P - D * (K - 1) - 1) // S + 1, "BOTH sides"),
+    (lambda H, K, S=1, P=0, D=1: (H + 2 * P - D * K + D) // S + 1, "subtract D*(K-1) + 1, not D*(K-1)"),
     (lambda H, K, S=1, P=0, D=1: (H + 2 * P - K) // S + 1, "ignored dilation"),
     (lambda H, K, S=1, P=0, D=1: H + 2 * P - D * (K - 1), "ignored the stride"),
-], ids=["no-floor", "ceil", "no-plus-one", "pad-once", "no-dilation", "no-stride"])
+], ids=["no-floor", "ceil", "no-plus-one", "pad-once", "span-minus-one", "no-dilation", "no-stride"])
 def test_output_size_mistakes_are_named(wrong, message):
     def fn(size, kernel_size, stride=1, padding=0, dilation=1):
         return wrong(size, kernel_size, stride, padding, dilation)
@@ -77,6 +78,11 @@ def _not_summed(x, w, b=None, stride=1, padding=0):
     return per_channel
 
 
+def _averaged_channels(x, w, b=None, stride=1, padding=0):
+    out = good_conv2d(x, w, None, stride, padding) * (1 / x.shape[1])
+    return out if b is None else out + b.view(1, -1, 1, 1)
+
+
 def _pad_once(x, w, b=None, stride=1, padding=0):
     x = F.pad(x, (padding, 0, padding, 0))
     return good_conv2d(x, w, b, stride, 0)
@@ -99,12 +105,14 @@ def _size_plus_one(x, w, b=None, stride=1, padding=0):
     (_flipped, "flipped the kernel"),
     (_no_bias, "forgot the bias"),
     (_first_channel, "only the first input channel"),
+    (_averaged_channels, "averaged over the input channels"),
     (_not_summed, "did not sum over the input channels"),
     (_pad_once, "only the top and left"),
     (_no_stride, "ignored the stride"),
     (_no_padding, "ignored the padding"),
     (_size_plus_one, "one row or column off"),
-], ids=["flipped", "no-bias", "first-channel", "not-summed", "pad-once", "no-stride", "no-padding", "off-by-one"])
+], ids=["flipped", "no-bias", "first-channel", "averaged", "not-summed", "pad-once", "no-stride", "no-padding",
+        "off-by-one"])
 def test_conv2d_mistakes_are_named(wrong, message):
     result = run_check("conv2d", wrong)
     assert not result.ok
@@ -199,6 +207,16 @@ def _dw_swapped(grad_out, x, weight, stride=1, padding=0):
     return loop_conv2d_backward(grad_out, x, weight, stride, padding, swap_dw=True)
 
 
+def _db_over_h(grad_out, x, weight, stride=1, padding=0):
+    dx, dw, _ = loop_conv2d_backward(grad_out, x, weight, stride, padding)
+    return dx, dw, grad_out.sum(dim=2)  # (N, C_out, W'): a shape none of the partial sums has
+
+
+def _dw_kernel_transposed(grad_out, x, weight, stride=1, padding=0):
+    dx, dw, db = loop_conv2d_backward(grad_out, x, weight, stride, padding)
+    return dx, dw.permute(0, 1, 3, 2), db
+
+
 def _dw_flipped(grad_out, x, weight, stride=1, padding=0):
     return loop_conv2d_backward(grad_out, x, weight, stride, padding, flip_dw=True)
 
@@ -236,7 +254,9 @@ def _dx_rest_dropped(grad_out, x, weight, stride=1, padding=0):
 @pytest.mark.parametrize(("wrong", "message"), [
     (_db_over_hw, "db is not summed over N, H' and W'"),
     (_db_over_n, "db is not summed over N, H' and W'"),
+    (_db_over_h, "db is not summed over N, H' and W'"),
     (_db_mean, "db is averaged"),
+    (_dw_kernel_transposed, "kernel rows and columns swapped"),
     (_dw_swapped, "dw has the wrong transpose"),
     (_dw_flipped, "dw is rotated by 180 degrees"),
     (_dw_stride_ignored, "dw ignores the stride"),
@@ -246,7 +266,7 @@ def _dx_rest_dropped(grad_out, x, weight, stride=1, padding=0):
     (_dx_border_kept, "dx has the padding border"),
     (_dx_shifted, "dx is shifted"),
     (_dx_rest_dropped, "dx has the wrong size"),
-], ids=["db-hw", "db-n", "db-mean", "dw-transpose", "dw-flip", "dw-stride", "stride", "dx-stride", "dx-no-flip",
+], ids=["db-hw", "db-n", "db-h", "db-mean", "dw-kernel-transpose", "dw-transpose", "dw-flip", "dw-stride", "stride", "dx-stride", "dx-no-flip",
         "dx-border", "dx-shift", "dx-size"])
 def test_conv2d_backward_mistakes_are_named(wrong, message):
     result = run_check("conv2d_backward", wrong)
@@ -361,9 +381,37 @@ class _HalfWeightFunction(GoodConv2dFunction):
         return dx, dw / 2, db, None, None
 
 
+class _NoDxFunction(GoodConv2dFunction):
+    @staticmethod
+    def backward(ctx, grad_out):
+        _, dw, db, _, _ = GoodConv2dFunction.backward(ctx, grad_out)
+        return None, dw, db, None, None
+
+
+class _NoDwFunction(GoodConv2dFunction):
+    @staticmethod
+    def backward(ctx, grad_out):
+        dx, _, db, _, _ = GoodConv2dFunction.backward(ctx, grad_out)
+        return dx, None, db, None, None
+
+
+class _NonDifferentiableFunction(GoodConv2dFunction):
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding):
+        out = GoodConv2dFunction.forward(ctx, x, weight, bias, stride, padding)
+        ctx.mark_non_differentiable(out)
+        return out
+
+
 def test_conv2d_function_mistakes_are_reported():
     result = run_check("Conv2dFunction", _WrongDbFunction)
     assert not result.ok and "returned None for the bias" in result.hint, str(result)
+    result = run_check("Conv2dFunction", _NoDxFunction)
+    assert not result.ok and result.mistake == "no_dx" and "returned None for x" in result.hint, str(result)
+    result = run_check("Conv2dFunction", _NoDwFunction)
+    assert not result.ok and result.mistake == "no_dw" and "returned None for weight" in result.hint, str(result)
+    result = run_check("Conv2dFunction", _NonDifferentiableFunction)
+    assert not result.ok and result.mistake == "not_connected" and "has no gradient" in result.hint, str(result)
     result = run_check("Conv2dFunction", _HalfWeightFunction)
     assert not result.ok and "max rel. error 0.33 in dw" in result.detail, str(result)
 

@@ -106,3 +106,36 @@ def test_stub_fails():
 
     result = run_check("swish", stub)
     assert not result.ok and "not implemented" in result.detail
+
+
+def test_swish_gate_alone_is_named():
+    result = run_check("swish", lambda x, beta=1.0: 1 / (1 + torch.exp(-beta * x.clamp(-50, 50))))
+    assert not result.ok and result.mistake == "gate_alone" and "gate sigmoid(beta * x) alone" in result.hint, str(result)
+
+
+def test_swish_grad_sigmoid_without_beta_is_named():
+    def sigmoid_of_x(x, beta=1.0):
+        s = torch.sigmoid(x)
+        return s + beta * x * s * (1 - s)
+
+    result = run_check("swish_grad", sigmoid_of_x)
+    assert not result.ok and result.mistake == "beta_ignored" and "not sigmoid(x)" in result.hint, str(result)
+
+
+def test_swish_grad_only_the_second_term_is_named():
+    def second_term(x, beta=1.0):
+        s = torch.sigmoid(beta * x)
+        return beta * x * s * (1 - s)
+
+    result = run_check("swish_grad", second_term)
+    assert not result.ok and result.mistake == "only_second_term" and "TWO terms" in result.hint, str(result)
+
+
+def test_leaky_default_slope_is_named():
+    result = run_check("leaky_relu", lambda x, negative_slope=0.01: torch.where(x > 0, x, x / 100))
+    assert not result.ok and result.mistake == "default_slope" and "instead of the negative_slope" in result.hint, str(result)
+
+
+def test_leaky_absolute_negative_side_is_named():
+    result = run_check("leaky_relu", lambda x, negative_slope=0.01: torch.where(x > 0, x, -negative_slope * x))
+    assert not result.ok and result.mistake == "abs_negative" and "must stay negative" in result.hint, str(result)

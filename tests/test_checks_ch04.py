@@ -68,6 +68,16 @@ def _over_channels(x, kernel_size, stride=None):
     return unfold_max_pool2d(x, kernel_size, stride).amax(1, keepdim=True)
 
 
+def _over_channels_broadcast(x, kernel_size, stride=None):
+    out = unfold_max_pool2d(x, kernel_size, stride)
+    return out.max(dim=1, keepdim=True).values.repeat(1, out.shape[1], 1, 1)
+
+
+def _columns_first(x, kernel_size, stride=None):
+    out = unfold_max_pool2d(x, kernel_size, stride)
+    return out.transpose(-2, -1).reshape(out.shape)  # the (W', H') values read into an (H', W') tensor
+
+
 def _ceil(x, kernel_size, stride=None):
     return _windows(x, kernel_size, kernel_size if stride is None else stride, ceil=True).amax(2)
 
@@ -79,8 +89,10 @@ def _ceil(x, kernel_size, stride=None):
     (_average, "averaged each window"),
     (_zero_start, "starts at 0"),
     (_over_channels, "over the channels"),
+    (_over_channels_broadcast, "over the channels"),
     (_ceil, "extra row or column"),
-], ids=["stride-1", "abs", "signed-abs", "average", "zero-start", "channels", "ceil"])
+    (_columns_first, "wrong order"),
+], ids=["stride-1", "abs", "signed-abs", "average", "zero-start", "channels", "channels-broadcast", "ceil", "order"])
 def test_max_pool2d_mistakes_are_named(wrong, message):
     result = run_check("max_pool2d", wrong)
     assert not result.ok
@@ -121,8 +133,9 @@ def test_global_avg_pool2d_passes():
     (lambda x: x.mean(dim=(1, 2, 3)), "over the channels"),
     (lambda x: x.mean(dim=(0, 2, 3)), "over the batch"),
     (lambda x: x.mean(dim=3), "over W only"),
+    (lambda x: x.sum(dim=2) / x.shape[2], "over H only"),
     (lambda x: x.mean(), "one number"),
-], ids=["keepdim", "squeeze", "sum", "max", "channels", "batch", "W-only", "scalar"])
+], ids=["keepdim", "squeeze", "sum", "max", "channels", "batch", "W-only", "H-only", "scalar"])
 def test_global_avg_pool2d_mistakes_are_named(wrong, message):
     result = run_check("global_avg_pool2d", wrong)
     assert not result.ok

@@ -19,8 +19,50 @@ def good_batch_norm(x, gamma, beta, running_mean, running_var, training, momentu
     return y * gamma.view(shape) + beta.view(shape), new_mean, new_var
 
 
+def knobbed_batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5, *,
+                       axes=(0, 2, 3), norm_correction=0, run_correction=1, use_eps=True, eval_uses_batch=False,
+                       flip_momentum=False, affine=True):
+    """Batch norm written here, independently of the checker (sums and counts); the keywords make the mistakes."""
+    def moments(correction, dims):
+        n = 1
+        for d in dims:
+            n *= x.shape[d]
+        mean = x.sum(dim=dims, keepdim=True) / n
+        return mean, ((x - mean) ** 2).sum(dim=dims, keepdim=True) / (n - correction)
+
+    C = x.shape[1]
+    if training or eval_uses_batch:
+        mean, var = moments(norm_correction, axes)
+    else:
+        mean, var = running_mean.reshape(1, C, 1, 1), running_var.reshape(1, C, 1, 1)
+    y = (x - mean) / (var + eps).sqrt() if use_eps else (x - mean) / var.sqrt()
+    if affine:
+        y = gamma.reshape(1, C, 1, 1) * y + beta.reshape(1, C, 1, 1)
+    if not training:
+        return y, running_mean, running_var
+    batch_mean, batch_var = moments(run_correction, (0, 2, 3))
+    keep = momentum if flip_momentum else 1 - momentum
+    return (y, keep * running_mean + (1 - keep) * batch_mean.flatten(),
+            keep * running_var + (1 - keep) * batch_var.flatten())
+
+
 def bn_variant(**wrong):
-    return lambda *args, **kwargs: ch05._batch_norm_variant(*args, **kwargs, **wrong)
+    return lambda *args, **kwargs: knobbed_batch_norm(*args, **kwargs, **wrong)
+
+
+def knobbed_group_norm(x, num_groups, eps=1e-5, *, interleaved=False, with_batch=False, correction=0, use_eps=True):
+    """Group norm written here group by group (channel indices listed); the keywords make the mistakes."""
+    N, C = x.shape[:2]
+    size = C // num_groups
+    out = torch.empty_like(x)
+    for g in range(num_groups):
+        channels = list(range(g, C, num_groups)) if interleaved else list(range(g * size, (g + 1) * size))
+        part = x[:, channels]
+        dims = (0, 1, 2, 3) if with_batch else (1, 2, 3)
+        mean = part.mean(dim=dims, keepdim=True)
+        var = part.var(dim=dims, keepdim=True, correction=correction)
+        out[:, channels] = (part - mean) / torch.sqrt(var + eps if use_eps else var)
+    return out
 
 
 def test_reference_matches_functional_batch_norm():
@@ -37,12 +79,15 @@ def test_reference_matches_functional_batch_norm():
 def test_correct_functions_pass():
     assert run_check("batch_norm", good_batch_norm).ok
     assert run_check("group_norm", lambda x, g, eps=1e-5: F.group_norm(x, g, eps=eps)).ok
-    assert run_check("batch_norm", bn_variant()).ok  # the variant with no knob turned is right
+    assert run_check("batch_norm", bn_variant()).ok  # the test's variant with no knob turned is right
+    assert run_check("batch_norm", lambda *a, **k: ch05._batch_norm_variant(*a, **k)).ok  # and so is the checker's
+    assert run_check("group_norm", knobbed_group_norm).ok
 
 
 @pytest.mark.parametrize("wrong, words", [
     ({"axes": (1, 2, 3)}, "layer norm"),
     ({"axes": (2, 3)}, "instance norm"),
+    ({"axes": (0, 1, 2, 3)}, "one mean for the whole tensor"),
     ({"norm_correction": 1}, "unbiased variance (n - 1); the output"),
     ({"run_correction": 0}, "UNBIASED batch variance"),
     ({"use_eps": False}, "eps"),
@@ -80,7 +125,7 @@ def test_batch_norm_in_place_update_is_reported():
     ({"use_eps": False}, "eps"),
 ])
 def test_group_norm_mistakes_are_named(wrong, words):
-    result = run_check("group_norm", lambda x, g, eps=1e-5: ch05._group_norm_variant(x, g, eps, **wrong))
+    result = run_check("group_norm", lambda x, g, eps=1e-5: knobbed_group_norm(x, g, eps, **wrong))
     assert not result.ok and words in result.hint, str(result)
 
 

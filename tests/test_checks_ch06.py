@@ -73,3 +73,35 @@ def test_standardize_wrong_axis_is_named_when_it_does_not_crash():
 
     result = run_check("standardize", wrong_axis)
     assert not result.ok and "(1, C, 1, 1)" in result.hint
+
+
+def test_noise_clamped_although_clip_is_false_is_named():
+    class AlwaysClamped(Noise):
+        def __call__(self, x):
+            return torch.clamp(x + self.std * torch.randn_like(x), 0.0, 1.0)
+
+    result = run_check("AddGaussianNoise", AlwaysClamped)
+    assert not result.ok and result.mistake == "clamped_anyway" and "must NOT be clamped" in result.hint, str(result)
+
+
+def test_noise_that_builds_no_callable_is_one_line():
+    class NotCallable:
+        def __init__(self, std, clip=True):
+            self.std = std
+
+    result = run_check("AddGaussianNoise", NotCallable)
+    assert not result.ok and "should build a callable transform; got NotCallable" in result.detail, str(result)
+
+
+def test_the_transform_is_graded_in_the_instructor_s_grader_too():
+    """The grader runs the learner's code in a child and judges in the parent: the transform is applied in the
+    child (Checker.call), so what comes back is images, not an object of the learner's class."""
+    import json
+    from pathlib import Path
+
+    from cnncourse import grade
+    from cnncourse.checks import checkers
+
+    nb = json.loads((Path(__file__).resolve().parent.parent / "solutions" / "06_data_augmentation.ipynb").read_text())
+    verdicts = grade.grade_notebook(nb, grade.notebook_exercises(nb, "06_data_augmentation"), checkers())
+    assert verdicts["AddGaussianNoise"] == "✓ AddGaussianNoise: 5/5 cases", verdicts

@@ -67,6 +67,11 @@ def _p_gamma(z, t, gamma):
     return (-(logp.exp() ** gamma) * logp).mean()
 
 
+def _focal_of_log_p(z, t, gamma):
+    logp = torch.log(torch.softmax(z, 1).gather(1, t[:, None]).squeeze(1).clamp(min=1e-30))
+    return ((1 - logp) ** gamma * -logp).mean()
+
+
 def _naive_focal(z, t, gamma):
     logp = _naive_logp(z, t)
     return (-((1 - logp.exp()) ** gamma) * logp).mean()
@@ -78,7 +83,10 @@ def _naive_focal(z, t, gamma):
     (_p_gamma, "(1 - p)^gamma, not p^gamma"),
     (lambda z, t, g: F.cross_entropy(z, t), "plain cross-entropy"),
     (lambda z, t, g: good_focal(z.softmax(1), t, g), "softmax twice"),
-], ids=["no-max", "sum", "p-gamma", "no-factor", "softmax-input"])
+    (lambda z, t, g: -((1 - F.log_softmax(z, 1).gather(1, t[:, None]).exp()) ** g
+                       * F.log_softmax(z, 1).gather(1, t[:, None])).squeeze(1), "one loss per sample"),
+    (_focal_of_log_p, "uses log p"),
+], ids=["no-max", "sum", "p-gamma", "no-factor", "softmax-input", "per-sample", "factor-of-log-p"])
 def test_focal_mistakes_are_named(wrong, message):
     result = run_check("focal_loss", wrong)
     assert not result.ok

@@ -60,7 +60,7 @@ def _wc(warmup="right", cosine="right", low="right"):
 def test_warmup_cosine_mistakes_are_named(wrong, message):
     result = run_check("warmup_cosine_lr", wrong)
     assert not result.ok
-    assert message in str(result), str(result)
+    assert message in result.hint, str(result)
 
 
 @pytest.mark.parametrize(("wrong", "message"), [
@@ -73,7 +73,7 @@ def test_warmup_cosine_mistakes_are_named(wrong, message):
 def test_step_decay_mistakes_are_named(wrong, message):
     result = run_check("step_decay_lr", wrong)
     assert not result.ok
-    assert message in str(result), str(result)
+    assert message in result.hint, str(result)
 
 
 def test_bad_input_gives_one_clear_line():

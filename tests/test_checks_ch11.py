@@ -63,7 +63,7 @@ def _prf_nan(confusion):
 def test_prf_mistakes_are_named(wrong, message):
     result = run_check("precision_recall_f1", wrong)
     assert not result.ok
-    assert message in str(result), str(result)
+    assert message in result.hint, str(result)
 
 
 def _es(tie=False, nan=False, stop_after=0, zero_based=False, last=False, ignore_delta=False, look_ahead=False):
@@ -106,7 +106,7 @@ def _es(tie=False, nan=False, stop_after=0, zero_based=False, last=False, ignore
 def test_es_mistakes_are_named(wrong, message):
     result = run_check("early_stopping_epochs", wrong)
     assert not result.ok
-    assert message in str(result), str(result)
+    assert message in result.hint, str(result)
 
 
 @pytest.mark.parametrize("name", ["precision_recall_f1", "early_stopping_epochs"])

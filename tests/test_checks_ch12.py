@@ -251,6 +251,33 @@ def test_the_exercise_s_own_limit_replaces_the_default_one():
     assert "stopped" not in text and "accuracy" in text and "of training" in text, text
 
 
+def nearest_class_mean(images, labels):
+    """No training loop: a linear layer set to each digit's mean image (about 80% on the held-out digits)."""
+    flat = images.flatten(1)
+    means = torch.stack([flat[labels == d].mean(0) for d in range(10)])
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    with torch.no_grad():
+        model[1].weight.copy_(means)
+        model[1].bias.copy_(-0.5 * (means ** 2).sum(1))
+    return model
+
+
+def constant_scores(images, labels):
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    with torch.no_grad():
+        model[1].weight.zero_()
+        model[1].bias.zero_()
+    return model  # every image gets digit 0: 10% of the held-out digits
+
+
+def test_an_untrained_model_and_an_unused_budget_are_named():
+    chance = run_check(NAME, constant_scores, time_limit=None)
+    assert not chance.ok and chance.mistake == "chance" and "chance level (10%)" in chance.hint, str(chance)
+    assert "accuracy 10.0% on the 1,000 held-out digits" in chance.detail, str(chance)
+    quick = run_check(NAME, nearest_class_mean, time_limit=None)
+    assert not quick.ok and quick.mistake == "undertrained" and "little of the 60 s" in quick.hint, str(quick)
+
+
 def test_the_static_look_finds_loaders_and_data():
     assert ch12.outside_data(good) == ""
     assert ch12.outside_data(loads_the_digits_itself) == "data.load_dataset"

@@ -1,9 +1,12 @@
 """cnncourse.checks.core: one-line verdicts, bad input reported, diagnoses name the mistake."""
+import math
+
 import pytest
 import torch
 
 from cnncourse.checks import Case, Checker, CheckResult, check, checkers, compare, run_check
 from cnncourse.checks import core
+from cnncourse.checks.core import EXACT, FLOAT32, FLOAT64, Mistake, Symptom, makes_mistake, one_of
 
 
 @pytest.fixture
@@ -13,7 +16,7 @@ def doubler():
         name="_double_test",
         reference=lambda x: x * 2,
         cases=lambda g: [Case("small", (torch.rand(3, generator=g),)), Case("matrix", (torch.rand(2, 4, generator=g),))],
-        diagnoses=[(lambda got, case: torch.allclose(got, case.args[0] ** 2), "you squared instead of doubling.")],
+        diagnoses=[Mistake("squared", lambda x: x ** 2, "you squared instead of doubling.")],
         hints=["Multiply by two."],
     )
     core._REGISTRY[checker.name] = checker
@@ -34,6 +37,7 @@ def test_wrong_values_are_located_and_diagnosed(doubler):
     assert "\n" not in line
     assert line.startswith("✗ _double_test: 0/2 cases; [small] values differ")
     assert line.endswith("Hint: you squared instead of doubling. Next: hint('_double_test')")
+    assert result.mistake == "squared"
 
 
 def test_a_failure_without_a_hint_ladder_names_no_next_step(counter):
@@ -151,3 +155,140 @@ def test_a_forbidden_call_is_named_directly_through_an_alias_or_a_helper(counter
     assert not hidden.ok and "torch.numel" in hidden.detail
     assert torch.numel(torch.zeros(4)) == 4 and torch.zeros(2, 2).numel() == 4  # the guard is undone afterwards
     assert run_check("_count_test", lambda x: len(x.flatten())).ok
+
+
+# ----------------------------------------------------------------------------- the mistake engine, the tolerances
+
+def test_the_named_tolerances_are_the_one_policy_of_compare():
+    assert compare(1.0 + 1e-7, 1.0, EXACT) is not None and compare(1.0, 1.0, EXACT) is None
+    assert compare(1.0 + 1e-7, 1.0, FLOAT64) is None and compare(1.0 + 1e-5, 1.0, FLOAT64) is not None
+    assert compare(1.0 + 1e-5, 1.0, FLOAT32) is None and compare(1.0 + 1e-3, 1.0, FLOAT32) is not None
+    assert compare(torch.tensor([1.0, 2.0 + 1e-6]), torch.tensor([1.0, 2.0])) is None  # FLOAT32 is the default
+    assert compare(torch.tensor([1.0, 2.0 + 1e-6]), torch.tensor([1.0, 2.0]), EXACT) is not None
+    assert FLOAT32.same(torch.tensor([math.nan, 1.0]), torch.tensor([math.nan, 1.0]))  # NaN where NaN is
+    assert not FLOAT32.same(math.nan, math.nan) and not FLOAT32.same("x", torch.zeros(2))  # never raises
+
+
+def _case(*args, **kwargs):
+    return Case("t", args, kwargs)
+
+
+def test_a_mistake_is_recognised_within_its_tolerance_and_only_where_it_differs_from_the_right_answer():
+    halved = Mistake("halved", lambda x: x / 2, "halved")
+    x = torch.tensor([1.0, -3.0, 4.0])
+    right = 2 * x
+    assert makes_mistake(halved, torch.tensor([0.5, -1.5, 2.0]) + 1e-6, _case(x), right, FLOAT32)
+    assert not makes_mistake(halved, torch.tensor([0.5, -1.5, 2.0]) + 1e-6, _case(x), right, EXACT)
+    assert not makes_mistake(Mistake("halved", lambda x: x / 2, "halved", tol=EXACT), torch.tensor([0.5, -1.5, 2.0]) + 1e-6,
+                             _case(x), right, FLOAT32)  # the mistake's own tolerance wins
+    assert not makes_mistake(halved, x, _case(x), right)  # the learner's answer is another one
+    zeros = torch.zeros(3)
+    assert not makes_mistake(halved, zeros, _case(zeros), zeros)  # at x = 0 halving is no mistake: it is the right answer
+
+
+def test_a_mistake_may_compare_some_items_give_several_forms_or_not_apply():
+    pair = Mistake("second_negated", lambda a, b: -b, "negated", part=1)
+    assert makes_mistake(pair, (1.0, -2.0), _case(1.0, 2.0), (1.0, 2.0), FLOAT64)
+    assert not makes_mistake(pair, (1.0, 2.0), _case(1.0, 2.0), (1.0, 2.0), FLOAT64)
+    both = Mistake("swapped", lambda a, b: (b, a), "swapped", part=(0, 1))
+    assert makes_mistake(both, (2.0, 1.0, 7), _case(1.0, 2.0), (1.0, 2.0, 7), FLOAT64)
+    forms = Mistake("off_by_one", lambda n: one_of(n - 1, None, n + 1), "off by one", tol=EXACT)
+    assert makes_mistake(forms, 6, _case(5), 5) and makes_mistake(forms, 4, _case(5), 5) and not makes_mistake(forms, 7, _case(5), 5)
+    never = Mistake("never", lambda n: None, "does not apply")
+    assert not makes_mistake(never, 6, _case(5), 5)
+
+
+@pytest.fixture
+def triple():
+    """A checker with a Symptom, a mistake that raises, and two mistakes that both fit one wrong answer."""
+    checker = Checker(
+        name="_triple_test",
+        reference=lambda x: x * 3,
+        cases=lambda g: [Case("vector", (torch.tensor([1.0, 2.0, 4.0]),)), Case("zeros", (torch.zeros(2),))],
+        diagnoses=[
+            Symptom("nan", lambda got, case: bool(torch.isnan(got).any()), "NaN came out."),
+            Mistake("crashes", lambda x: x.reshape(7, 7), "never reported: it raises"),
+            Mistake("doubled", lambda x: x * 2, "you doubled instead of tripling."),
+            Mistake("x_plus_x", lambda x: x + x, "never reported: the mistake before it fits first"),
+        ],
+        hints=["Multiply by three.", "x * 3"],
+    )
+    core._REGISTRY[checker.name] = checker
+    yield checker
+    del core._REGISTRY[checker.name]
+
+
+def test_the_engine_reports_the_first_diagnosis_that_fits(triple):
+    doubled = run_check("_triple_test", lambda x: x * 1.0 + x)  # written independently of the mistake's x * 2
+    assert not doubled.ok and doubled.hint == "you doubled instead of tripling." and doubled.mistake == "doubled"
+    nan = run_check("_triple_test", lambda x: x * math.nan)
+    assert nan.mistake == "nan" and nan.hint == "NaN came out."
+    other = run_check("_triple_test", lambda x: x - 1)
+    assert not other.ok and other.hint == "" and other.mistake == ""
+
+
+def test_register_refuses_an_undeclared_diagnosis_or_two_with_one_name():
+    def make(diagnoses):
+        return Checker(name="_bad_test", reference=lambda x: x, cases=lambda g: [Case("one", (1,))], diagnoses=diagnoses)
+
+    with pytest.raises(TypeError, match="Mistake or a Symptom"):
+        core.register(make([(lambda got, case: True, "a bare predicate")]))
+    with pytest.raises(ValueError, match="share a name"):
+        core.register(make([Mistake("a", lambda x: x, "m"), Symptom("a", lambda got, case: True, "s")]))
+    assert "_bad_test" not in core._REGISTRY
+
+
+def test_the_note_reuses_the_judged_expected_values():
+    calls = []
+
+    def reference(x):
+        calls.append(x)
+        return x * 2
+
+    checker = Checker(name="_note_test", reference=reference, cases=lambda g: [Case("a", (1.0,)), Case("b", (2.0,))],
+                      note=lambda triples: "expected " + ", ".join(f"{e:g}" for _, _, e in triples))
+    core._REGISTRY[checker.name] = checker
+    try:
+        result = run_check("_note_test", lambda x: x + x)
+    finally:
+        del core._REGISTRY[checker.name]
+    assert result.ok and result.note == "expected 2, 4"
+    assert len(calls) == 2  # one reference call per case: judged once, and the note reads those values
+
+
+# ----------------------------------------------------------------------------- the static look at the learner's code
+
+def test_the_scanner_looks_into_classes_imports_and_values_and_not_at_the_learner_s_own_attributes():
+    class Helper:
+        @staticmethod
+        def backward(x):  # the learner's own method that shares a forbidden name
+            return x
+
+    class Uses:
+        @staticmethod
+        def forward(x):
+            return torch.numel(x)
+
+    def own_attribute(x):
+        return Helper.backward(x)
+
+    def imports_it(x):
+        import torch.autograd.functional as functional  # noqa: F401
+        from torch.autograd import grad  # noqa: F401
+        return x
+
+    forbids = ("torch.numel", "torch.Tensor.backward", "torch.autograd.grad")
+    assert core.code_uses(Uses, forbids) == "torch.numel"  # a class: its methods
+    assert core.code_uses(own_attribute, forbids) == ""  # Helper.backward is the learner's, not torch's
+    assert core.code_uses(lambda x: x.backward(), forbids) == "torch.Tensor.backward"  # on an unknown object: the name
+    assert core.code_uses(imports_it, forbids) == "torch.autograd.grad"
+
+    def imports_the_module(x):
+        import torch.autograd.functional  # noqa: F401
+        return x
+
+    assert core.code_uses(imports_the_module, ("torch.autograd.functional",)) == "torch.autograd.functional"
+    images = torch.zeros(3, 28, 28)
+    seen = core.code_uses(lambda: images.sum(), (), outside=lambda name, value: name if value is images else "")
+    assert seen == "images"
+    assert core.code_uses(lambda: images.sum(), ()) == ""

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .core import Case, Checker, register
+from .core import EXACT, Case, Checker, Mistake, register
 
 __all__ = ["conv_params", "linear_params", "translate"]
 
@@ -35,15 +35,18 @@ conv_params = register(Checker(
     name="conv_params",
     reference=lambda c_in, c_out, k, bias=True: _count(nn.Conv2d(c_in, c_out, k, bias=bias)),
     cases=_conv_cases,
+    tol=EXACT,
     diagnoses=[
-        (lambda got, c: not c.kwargs.get("bias", True) and got == c.args[0] * c.args[1] * c.args[2] ** 2 + c.args[1],
-         "with bias=False the layer has no biases: add them only when bias is True."),
-        (lambda got, c: got == c.args[0] * c.args[1] * c.args[2] ** 2, "you left out the biases: one per output channel."),
-        (lambda got, c: got == c.args[0] * c.args[1] * c.args[2] ** 2 + c.args[0] * c.args[1],
-         "one bias per output channel, not one per (input, output) pair."),
-        (lambda got, c: got == c.args[1] * c.args[2] ** 2 + c.args[1],
-         "each output channel's kernel spans ALL input channels: in_channels x K x K weights."),
-        (lambda got, c: got == c.args[0] * c.args[1] * c.args[2] * 2 + c.args[1], "a K x K kernel has K squared weights, not 2K."),
+        Mistake("bias_flag_ignored", lambda c_in, c_out, k, bias=True: c_in * c_out * k ** 2 + c_out,
+                "with bias=False the layer has no biases: add them only when bias is True."),
+        Mistake("no_bias", lambda c_in, c_out, k, bias=True: c_in * c_out * k ** 2,
+                "you left out the biases: one per output channel."),
+        Mistake("bias_per_pair", lambda c_in, c_out, k, bias=True: c_in * c_out * k ** 2 + c_in * c_out,
+                "one bias per output channel, not one per (input, output) pair."),
+        Mistake("one_input_channel", lambda c_in, c_out, k, bias=True: c_out * k ** 2 + c_out,
+                "each output channel's kernel spans ALL input channels: in_channels x K x K weights."),
+        Mistake("two_k", lambda c_in, c_out, k, bias=True: c_in * c_out * k * 2 + c_out,
+                "a K x K kernel has K squared weights, not 2K."),
     ],
     hints=[
         "Each output channel has one kernel that covers every input channel, plus one bias.",
@@ -65,11 +68,13 @@ linear_params = register(Checker(
     name="linear_params",
     reference=lambda n_in, n_out, bias=True: _count(nn.Linear(n_in, n_out, bias=bias)),
     cases=_linear_cases,
+    tol=EXACT,
     diagnoses=[
-        (lambda got, c: not c.kwargs.get("bias", True) and got == c.args[0] * c.args[1] + c.args[1],
-         "with bias=False the layer has no biases: add them only when bias is True."),
-        (lambda got, c: got == c.args[0] * c.args[1], "you left out the biases: one per output feature."),
-        (lambda got, c: got == c.args[0] * c.args[1] + c.args[0], "one bias per OUTPUT feature, not per input."),
+        Mistake("bias_flag_ignored", lambda n_in, n_out, bias=True: n_in * n_out + n_out,
+                "with bias=False the layer has no biases: add them only when bias is True."),
+        Mistake("no_bias", lambda n_in, n_out, bias=True: n_in * n_out, "you left out the biases: one per output feature."),
+        Mistake("bias_per_input", lambda n_in, n_out, bias=True: n_in * n_out + n_in,
+                "one bias per OUTPUT feature, not per input."),
     ],
     hints=[
         "A fully connected layer connects every input to every output, and each output has a bias.",
@@ -101,12 +106,12 @@ translate = register(Checker(
     reference=_translate_reference,
     cases=_translate_cases,
     diagnoses=[
-        (lambda got, c: torch.equal(got, torch.roll(c.args[0], (c.args[2], c.args[1]), dims=(-2, -1))),
-         "torch.roll wraps pixels around the border; the pixels that enter must be zeros."),
-        (lambda got, c: torch.equal(got, _translate_reference(c.args[0], -c.args[1], -c.args[2])),
-         "the shift goes the wrong way: positive dx moves content RIGHT, positive dy moves it DOWN."),
-        (lambda got, c: torch.equal(got, _translate_reference(c.args[0], c.args[2], c.args[1])),
-         "dx and dy are swapped: dx is along the width (last axis), dy along the height."),
+        Mistake("rolled", lambda images, dx, dy: torch.roll(images, (dy, dx), dims=(-2, -1)),
+                "torch.roll wraps pixels around the border; the pixels that enter must be zeros."),
+        Mistake("backwards", lambda images, dx, dy: _translate_reference(images, -dx, -dy),
+                "the shift goes the wrong way: positive dx moves content RIGHT, positive dy moves it DOWN."),
+        Mistake("swapped", lambda images, dx, dy: _translate_reference(images, dy, dx),
+                "dx and dy are swapped: dx is along the width (last axis), dy along the height."),
     ],
     hints=[
         "Start from a tensor of zeros with the same shape, then copy the part of the image that stays in view.",

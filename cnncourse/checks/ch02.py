@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .core import (_AUTOGRAD_GRAD, _PACKAGE_DIR, Case, Checker, autograd_gradients, compare_rel_error, numerical_gradients,
-                   register, rel_error_note)
+from .core import (_AUTOGRAD_GRAD, _PACKAGE_DIR, FLOAT64, Case, Checker, Mistake, Symptom, autograd_gradients,
+                   compare_rel_error, numerical_gradients, one_of, register, rel_error_note)
 
 __all__ = ["output_size", "conv2d", "conv2d_backward", "conv2d_function"]
 
@@ -49,42 +49,33 @@ def _output_size_cases(g: torch.Generator):
     return cases
 
 
-def _size_args(case: Case):
-    if case.kwargs:
-        k = case.kwargs
-        return k["size"], k["kernel_size"], k["stride"], k["padding"], k["dilation"]
-    return case.args
-
-
-def _size_is(formula):
-    """A diagnosis predicate: the learner's answer equals ``formula(H, K, S, P, D)`` (and is wrong)."""
-    def recognises(got, case):
-        H, K, S, P, D = _size_args(case)
-        if isinstance(got, torch.Tensor):
-            got = got.item()
-        return math.isclose(float(got), float(formula(H, K, S, P, D))) and float(got) != _output_size_reference(H, K, S, P, D)
-    return recognises
+def _size_mistake(name, formula, message):
+    """A Mistake: the answer is ``formula(H, K, S, P, D)`` (the case's arguments, given by position or keyword)."""
+    def wrong(size, kernel_size, stride=1, padding=0, dilation=1):
+        return formula(size, kernel_size, stride, padding, dilation)
+    return Mistake(name, wrong, message)
 
 
 output_size = register(Checker(
     name="output_size",
     reference=_output_size_reference,
     cases=_output_size_cases,
+    tol=FLOAT64,
     diagnoses=[
-        (_size_is(lambda H, K, S, P, D: (H + 2 * P - D * (K - 1) - 1) / S + 1),
-         "you returned a fraction: round DOWN with // (floor division), the last window that does not fit is dropped."),
-        (_size_is(lambda H, K, S, P, D: math.ceil((H + 2 * P - D * (K - 1) - 1) / S) + 1),
-         "you rounded UP: a window that runs off the padded input is not computed, use floor (//)."),
-        (_size_is(lambda H, K, S, P, D: (H + 2 * P - D * (K - 1) - 1) // S),
-         "off by one: you forgot the + 1 (the first window sits at position 0 and also counts)."),
-        (_size_is(lambda H, K, S, P, D: (H + 2 * P - D * (K - 1)) // S + 1),
-         "off by one inside the floor: the dilated kernel spans D*(K-1) + 1 pixels, so subtract D*(K-1) + 1, not D*(K-1)."),
-        (_size_is(lambda H, K, S, P, D: (H + P - D * (K - 1) - 1) // S + 1),
-         "padding is added on BOTH sides: use 2*P, not P."),
-        (_size_is(lambda H, K, S, P, D: (H + 2 * P - K) // S + 1),
-         "you ignored dilation: a dilated kernel spans D*(K-1) + 1 pixels, not K."),
-        (_size_is(lambda H, K, S, P, D: H + 2 * P - D * (K - 1)),
-         "you ignored the stride: the window moves S pixels at a time, so divide by S."),
+        _size_mistake("fraction", lambda H, K, S, P, D: (H + 2 * P - D * (K - 1) - 1) / S + 1,
+                      "you returned a fraction: round DOWN with // (floor division), the last window that does not fit is dropped."),
+        _size_mistake("ceil", lambda H, K, S, P, D: math.ceil((H + 2 * P - D * (K - 1) - 1) / S) + 1,
+                      "you rounded UP: a window that runs off the padded input is not computed, use floor (//)."),
+        _size_mistake("no_plus_one", lambda H, K, S, P, D: (H + 2 * P - D * (K - 1) - 1) // S,
+                      "off by one: you forgot the + 1 (the first window sits at position 0 and also counts)."),
+        _size_mistake("span_minus_one", lambda H, K, S, P, D: (H + 2 * P - D * (K - 1)) // S + 1,
+                      "off by one inside the floor: the dilated kernel spans D*(K-1) + 1 pixels, so subtract D*(K-1) + 1, not D*(K-1)."),
+        _size_mistake("pad_once", lambda H, K, S, P, D: (H + P - D * (K - 1) - 1) // S + 1,
+                      "padding is added on BOTH sides: use 2*P, not P."),
+        _size_mistake("no_dilation", lambda H, K, S, P, D: (H + 2 * P - K) // S + 1,
+                      "you ignored dilation: a dilated kernel spans D*(K-1) + 1 pixels, not K."),
+        _size_mistake("no_stride", lambda H, K, S, P, D: H + 2 * P - D * (K - 1),
+                      "you ignored the stride: the window moves S pixels at a time, so divide by S."),
     ],
     hints=[
         "Count how many positions the (dilated) kernel can take on the padded input, moving S pixels at a time.",
@@ -118,38 +109,22 @@ def _conv2d_cases(g: torch.Generator):
     ]
 
 
-def _kw(case: Case):
-    return case.kwargs.get("stride", 1), case.kwargs.get("padding", 0)
+def _one_sided_pad(x, w, b=None, stride=1, padding=0):
+    return F.conv2d(F.pad(x, (padding, 0, padding, 0)), w, b, stride=stride)
 
 
-def _got_is(make):
-    """A diagnosis predicate: the learner's output equals ``make(x, weight, bias, S, P)``."""
-    def recognises(got, case):
-        x, w, b = case.args
-        S, P = _kw(case)
-        wrong = make(x, w, b, S, P)
-        right = _conv2d_reference(x, w, b, S, P)
-        return (got.shape == wrong.shape and torch.allclose(got, wrong, atol=1e-4, rtol=1e-4)
-                and not (wrong.shape == right.shape and torch.allclose(wrong, right, atol=1e-4, rtol=1e-4)))
-    return recognises
+def _first_channel_only(x, w, b=None, stride=1, padding=0):
+    return F.conv2d(x[:, :1], w[:, :1], b, stride=stride, padding=padding)
 
 
-def _one_sided_pad(x, w, b, S, P):
-    return F.conv2d(F.pad(x, (P, 0, P, 0)), w, b, stride=S)
-
-
-def _first_channel_only(x, w, b, S, P):
-    return F.conv2d(x[:, :1], w[:, :1], b, stride=S, padding=P)
-
-
-def _mean_over_channels(x, w, b, S, P):
-    out = F.conv2d(x, w, None, stride=S, padding=P) / x.shape[1]
+def _mean_over_channels(x, w, b=None, stride=1, padding=0):
+    out = F.conv2d(x, w, None, stride=stride, padding=padding) / x.shape[1]
     return out if b is None else out + b.view(1, -1, 1, 1)
 
 
 def _shape_off_by_one(got, case):
     x, w, b = case.args
-    expected = _conv2d_reference(x, w, b, *_kw(case)).shape
+    expected = _conv2d_reference(x, w, b, **case.kwargs).shape
     if got.ndim != 4 or got.shape[:2] != expected[:2]:
         return False
     dh, dw = abs(got.shape[2] - expected[2]), abs(got.shape[3] - expected[3])
@@ -167,24 +142,25 @@ conv2d = register(Checker(
     cases=_conv2d_cases,
     forbids=("torch.nn.functional.conv2d", "torch.conv2d", "torch.convolution", "torch._convolution", "torch.nn.Conv2d"),
     diagnoses=[
-        (_got_is(lambda x, w, b, S, P: F.conv2d(x, w.flip(-2, -1), b, stride=S, padding=P)),
-         "you flipped the kernel: that is true (mathematical) convolution. Deep learning's 'convolution' is "
-         "cross-correlation: multiply the window by the kernel as it is."),
-        (_got_is(lambda x, w, b, S, P: F.conv2d(x, w, None, stride=S, padding=P)),
-         "you forgot the bias: add bias[o] to every pixel of output channel o (when bias is not None)."),
-        (_not_summed, "you did not sum over the input channels: each output channel is ONE map, the sum over all "
-                      "input channels of (channel c slid under kernel slice c)."),
-        (_got_is(_first_channel_only),
-         "only the first input channel counts in your output: sum the products over ALL input channels."),
-        (_got_is(_mean_over_channels), "you averaged over the input channels; convolution SUMS them."),
-        (_got_is(lambda x, w, b, S, P: F.conv2d(x, w, b, stride=1, padding=P)),
-         "you ignored the stride: move the window S pixels at a time (output position i starts at i*S)."),
-        (_got_is(_one_sided_pad),
-         "you padded only the top and left: padding P adds P zeros on EACH side (F.pad(x, (P, P, P, P)))."),
-        (_got_is(lambda x, w, b, S, P: F.conv2d(x, w, b, stride=S, padding=0)),
-         "you ignored the padding: add P zero rows/columns on every side before sliding the kernel."),
-        (_shape_off_by_one,
-         "your output is one row or column off: check the size formula (H + 2P - K) // S + 1, the + 1 and the floor."),
+        Mistake("flipped_kernel", lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w.flip(-2, -1), b, stride=stride, padding=padding),
+                "you flipped the kernel: that is true (mathematical) convolution. Deep learning's 'convolution' is "
+                "cross-correlation: multiply the window by the kernel as it is."),
+        Mistake("no_bias", lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, None, stride=stride, padding=padding),
+                "you forgot the bias: add bias[o] to every pixel of output channel o (when bias is not None)."),
+        Symptom("channels_not_summed", _not_summed,
+                "you did not sum over the input channels: each output channel is ONE map, the sum over all "
+                "input channels of (channel c slid under kernel slice c)."),
+        Mistake("first_channel_only", _first_channel_only,
+                "only the first input channel counts in your output: sum the products over ALL input channels."),
+        Mistake("channels_averaged", _mean_over_channels, "you averaged over the input channels; convolution SUMS them."),
+        Mistake("no_stride", lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, b, stride=1, padding=padding),
+                "you ignored the stride: move the window S pixels at a time (output position i starts at i*S)."),
+        Mistake("one_sided_padding", _one_sided_pad,
+                "you padded only the top and left: padding P adds P zeros on EACH side (F.pad(x, (P, P, P, P)))."),
+        Mistake("no_padding", lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, b, stride=stride, padding=0),
+                "you ignored the padding: add P zero rows/columns on every side before sliding the kernel."),
+        Symptom("shape_off_by_one", _shape_off_by_one,
+                "your output is one row or column off: check the size formula (H + 2P - K) // S + 1, the + 1 and the floor."),
     ],
     hints=[
         "Pad x with zeros (P on every side), then for every output position take the C_in x K_h x K_w window "
@@ -252,11 +228,6 @@ def _bw_args(case: Case):
     return grad_out, x, w, case.kwargs.get("stride", 1), case.kwargs.get("padding", 0)
 
 
-def _same(a, b, atol=1e-7, rtol=1e-6) -> bool:
-    return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
-            and torch.allclose(a.detach().double(), b.double(), atol=atol, rtol=rtol))
-
-
 def _output_padding(x, w, grad_out, S, P):
     """What conv_transpose2d needs to give back x's size when the last window does not reach the edge."""
     H, W = x.shape[-2:]
@@ -268,17 +239,23 @@ def _dx_padded(grad_out, x, w, S, P):
     return F.conv_transpose2d(grad_out, w, stride=S, output_padding=_output_padding(x, w, grad_out, S, P))
 
 
-def _dx_unflipped(grad_out, x, w, S, P):
+def _dx_cropped_first(grad_out, x, w, stride=1, padding=0):
+    """dx cut as the FIRST H x W of the padded gradient (instead of its inside)."""
+    return _dx_padded(grad_out, x, w, stride, padding)[..., :x.shape[-2], :x.shape[-1]]
+
+
+def _dx_unflipped(grad_out, x, w, stride=1, padding=0):
     """dx from 'full convolution of grad_out with the kernel' without the 180° flip."""
-    return F.conv_transpose2d(grad_out, w.flip(-2, -1), stride=S, padding=P, output_padding=_output_padding(x, w, grad_out, S, P))
+    return F.conv_transpose2d(grad_out, w.flip(-2, -1), stride=stride, padding=padding,
+                              output_padding=_output_padding(x, w, grad_out, stride, padding))
 
 
-def _dx_stride_ignored(grad_out, x, w, S, P):
+def _dx_stride_ignored(grad_out, x, w, stride=1, padding=0):
     """grad_out scattered back as if the windows moved 1 pixel at a time."""
     H, W = x.shape[-2:]
     t = F.conv_transpose2d(grad_out, w)
-    t = F.pad(t, (0, max(0, W + 2 * P - t.shape[-1]), 0, max(0, H + 2 * P - t.shape[-2])))
-    return t[..., P:P + H, P:P + W]
+    t = F.pad(t, (0, max(0, W + 2 * padding - t.shape[-1]), 0, max(0, H + 2 * padding - t.shape[-2])))
+    return t[..., padding:padding + H, padding:padding + W]
 
 
 def _dw_at_stride(grad_out, x, w, step, P):
@@ -292,32 +269,22 @@ def _dw_at_stride(grad_out, x, w, step, P):
     return torch.einsum("nkhw,nohw->ok", cols, grad_out).view(C_out, C, K_h, K_w)
 
 
-def _part_is(index, make):
-    """A diagnosis predicate: item ``index`` of the learner's (dx, dw, db) equals ``make(...)``, which is wrong."""
-    def recognises(got, case):
-        grad_out, x, w, S, P = _bw_args(case)
-        wrong = make(grad_out, x, w, S, P)
-        right = _conv2d_backward_reference(grad_out, x, w, S, P)[index]
-        return _same(got[index], wrong) and not _same(wrong, right)
-    return recognises
+def _db_partial_sums(grad_out, x, w, stride=1, padding=0):
+    """db summed over some of (N, H', W') only, or not at all."""
+    return one_of(grad_out.sum(dim=(2, 3)), grad_out.sum(dim=0), grad_out.sum(dim=(0, 2)), grad_out.sum(dim=(0, 3)),
+                  grad_out.sum(dim=(0, 2, 3), keepdim=True), grad_out)
 
 
-def _db_not_summed(got, case):
+def _db_wrong_shape(got, case):
     grad_out, x, w, S, P = _bw_args(case)
     db = got[2]
-    if not isinstance(db, torch.Tensor):
-        return False
-    partial = [grad_out.sum(dim=(2, 3)), grad_out.sum(dim=0), grad_out.sum(dim=(0, 2)), grad_out.sum(dim=(0, 3)),
-               grad_out.sum(dim=(0, 2, 3), keepdim=True), grad_out]
-    return any(_same(db, p) for p in partial) or (db.shape != (w.shape[0],) and db.numel() > w.shape[0])
+    return isinstance(db, torch.Tensor) and db.shape != (w.shape[0],) and db.numel() > w.shape[0]
 
 
-def _dw_swapped(got, case):
-    grad_out, x, w, S, P = _bw_args(case)
-    right = _conv2d_backward_reference(grad_out, x, w, S, P)[1]
-    dw = got[1]
-    return (_same(dw, right.transpose(0, 1)) or _same(dw, right.transpose(0, 1).contiguous().view(right.shape))) \
-        and not _same(dw, right)
+def _dw_transposed(grad_out, x, w, stride=1, padding=0):
+    """dw with its two channel axes swapped (transposed, or transposed then viewed back to weight's shape)."""
+    right = _conv2d_backward_reference(grad_out, x, w, stride, padding)[1]
+    return one_of(right.transpose(0, 1), right.transpose(0, 1).contiguous().view(right.shape))
 
 
 def _dx_border_kept(got, case):
@@ -334,6 +301,10 @@ def _dx_too_small(got, case):
     return (isinstance(dx, torch.Tensor) and dx.ndim == 4 and any(op)
             and dx.shape[-2:] in {(x.shape[-2] - op[0], x.shape[-1] - op[1]),
                                   (x.shape[-2] + 2 * P - op[0], x.shape[-1] + 2 * P - op[1])})
+
+
+_DB_NOT_SUMMED = ("db is not summed over N, H' and W': the bias of channel o was added at every output position "
+                  "of every sample, so db[o] = grad_out[:, o].sum(), i.e. grad_out.sum(dim=(0, 2, 3)), shape (C_out,).")
 
 
 CONV2D_BACKWARD_HINTS = (
@@ -359,34 +330,41 @@ conv2d_backward = register(Checker(
     compare=compare_rel_error(MAX_REL_ERROR, names=("dx", "dw", "db")),
     note=rel_error_note("autograd", "finite differences"),
     forbids=AUTOGRAD_FORBIDS + CONV_GRAD_FORBIDS,
+    tol=FLOAT64,
     diagnoses=[
-        (_db_not_summed, "db is not summed over N, H' and W': the bias of channel o was added at every output position "
-                         "of every sample, so db[o] = grad_out[:, o].sum(), i.e. grad_out.sum(dim=(0, 2, 3)), shape (C_out,)."),
-        (_part_is(2, lambda g, x, w, S, P: g.mean(dim=(0, 2, 3))),
-         "db is averaged: the bias was ADDED at every position, so its gradient is the SUM of grad_out over (0, 2, 3)."),
-        (_dw_swapped, "dw has the wrong transpose: its first two axes are swapped. dw[o, c] pairs output channel o "
-                      "with input channel c, shape (C_out, C_in, K_h, K_w) like weight."),
-        (_part_is(1, lambda g, x, w, S, P: _dw_at_stride(g, x, w, S, P).flip(-2, -1)),
-         "dw is rotated by 180 degrees: dw[o, c, p, q] multiplies grad_out by the input pixel at offset (p, q) "
-         "of each window; correlate, do not flip."),
-        (_part_is(1, lambda g, x, w, S, P: _dw_at_stride(g, x, w, S, P).transpose(-2, -1)),
-         "dw has its kernel rows and columns swapped (a transpose of the last two axes)."),
-        (_part_is(1, lambda g, x, w, S, P: _dw_at_stride(g, x, w, 1, P)),
-         "dw ignores the stride: output position (i, j) used the window starting at (i*S, j*S), so take the input "
-         "windows S pixels apart (as convolutions: dilation=S on grad_out's taps)."),
-        (_dx_border_kept, "dx has the padding border: the gradient of the padded input is (H + 2P) x (W + 2P); "
-                          "x itself is its inside, dx_pad[:, :, P:P+H, P:P+W] (wrong padding)."),
-        (_part_is(0, lambda g, x, w, S, P: _dx_padded(g, x, w, S, P)[..., :x.shape[-2], :x.shape[-1]]),
-         "dx is shifted: crop P pixels from EVERY side of the padded gradient, dx_pad[:, :, P:P+H, P:P+W], "
-         "not the first H x W (wrong padding)."),
-        (_part_is(0, _dx_unflipped),
-         "dx without the flipped kernel: written as a (full) convolution of grad_out, the kernel must be rotated by "
-         "180 degrees (w.flip(-2, -1)), because output (i, j) reached input (i*S + p, j*S + q) through weight[p, q]."),
-        (_part_is(0, _dx_stride_ignored),
-         "dx ignores the stride: grad_out[:, :, i, j] goes back to the window starting at (i*S, j*S) "
-         "(as a convolution: S - 1 zeros between grad_out's pixels)."),
-        (_dx_too_small, "dx has the wrong size: it must have x's shape. When the windows do not reach the last rows "
-                        "or columns (the stride does not divide), those pixels get gradient 0, but they are still there."),
+        Mistake("db_partial_sum", _db_partial_sums, _DB_NOT_SUMMED, part=2),
+        Symptom("db_wrong_shape", _db_wrong_shape, _DB_NOT_SUMMED),
+        Mistake("db_averaged", lambda g, x, w, stride=1, padding=0: g.mean(dim=(0, 2, 3)),
+                "db is averaged: the bias was ADDED at every position, so its gradient is the SUM of grad_out over (0, 2, 3).",
+                part=2),
+        Mistake("dw_transposed", _dw_transposed,
+                "dw has the wrong transpose: its first two axes are swapped. dw[o, c] pairs output channel o "
+                "with input channel c, shape (C_out, C_in, K_h, K_w) like weight.", part=1),
+        Mistake("dw_rotated", lambda g, x, w, stride=1, padding=0: _dw_at_stride(g, x, w, stride, padding).flip(-2, -1),
+                "dw is rotated by 180 degrees: dw[o, c, p, q] multiplies grad_out by the input pixel at offset (p, q) "
+                "of each window; correlate, do not flip.", part=1),
+        Mistake("dw_kernel_transposed",
+                lambda g, x, w, stride=1, padding=0: _dw_at_stride(g, x, w, stride, padding).transpose(-2, -1),
+                "dw has its kernel rows and columns swapped (a transpose of the last two axes).", part=1),
+        Mistake("dw_stride_ignored", lambda g, x, w, stride=1, padding=0: _dw_at_stride(g, x, w, 1, padding),
+                "dw ignores the stride: output position (i, j) used the window starting at (i*S, j*S), so take the input "
+                "windows S pixels apart (as convolutions: dilation=S on grad_out's taps).", part=1),
+        Symptom("dx_border_kept", _dx_border_kept,
+                "dx has the padding border: the gradient of the padded input is (H + 2P) x (W + 2P); "
+                "x itself is its inside, dx_pad[:, :, P:P+H, P:P+W] (wrong padding)."),
+        Mistake("dx_shifted", _dx_cropped_first,
+                "dx is shifted: crop P pixels from EVERY side of the padded gradient, dx_pad[:, :, P:P+H, P:P+W], "
+                "not the first H x W (wrong padding).", part=0),
+        Mistake("dx_unflipped", _dx_unflipped,
+                "dx without the flipped kernel: written as a (full) convolution of grad_out, the kernel must be rotated by "
+                "180 degrees (w.flip(-2, -1)), because output (i, j) reached input (i*S + p, j*S + q) through weight[p, q].",
+                part=0),
+        Mistake("dx_stride_ignored", _dx_stride_ignored,
+                "dx ignores the stride: grad_out[:, :, i, j] goes back to the window starting at (i*S, j*S) "
+                "(as a convolution: S - 1 zeros between grad_out's pixels).", part=0),
+        Symptom("dx_wrong_size", _dx_too_small,
+                "dx has the wrong size: it must have x's shape. When the windows do not reach the last rows "
+                "or columns (the stride does not divide), those pixels get gradient 0, but they are still there."),
     ],
     hints=list(CONV2D_BACKWARD_HINTS),
 ))
@@ -533,12 +511,15 @@ conv2d_function = register(Checker(
     note=rel_error_note("autograd"),
     forbids=AUTOGRAD_FORBIDS + CONV_GRAD_FORBIDS,
     diagnoses=[
-        (_not_connected, "your output has no gradient: return it from forward() of a torch.autograd.Function "
-                         "subclass and call it as Conv2dFunction.apply(x, weight, bias, stride, padding)."),
-        (_grad_is_none(1), "backward() returned None for x: return (dx, dw, db, None, None), in forward's argument order."),
-        (_grad_is_none(2), "backward() returned None for weight: return (dx, dw, db, None, None), in forward's argument order."),
-        (_grad_is_none(3), "backward() returned None for the bias: when bias is not None return db "
-                           "(grad_out summed over dims 0, 2, 3); None only when there is no bias."),
+        Symptom("not_connected", _not_connected,
+                "your output has no gradient: return it from forward() of a torch.autograd.Function "
+                "subclass and call it as Conv2dFunction.apply(x, weight, bias, stride, padding)."),
+        Symptom("no_dx", _grad_is_none(1),
+                "backward() returned None for x: return (dx, dw, db, None, None), in forward's argument order."),
+        Symptom("no_dw", _grad_is_none(2),
+                "backward() returned None for weight: return (dx, dw, db, None, None), in forward's argument order."),
+        Symptom("no_db", _grad_is_none(3), "backward() returned None for the bias: when bias is not None return db "
+                                          "(grad_out summed over dims 0, 2, 3); None only when there is no bias."),
     ],
     hints=[
         "forward(ctx, x, weight, bias, stride, padding) computes the output with your conv2d and keeps what backward "

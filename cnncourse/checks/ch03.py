@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .core import Case, Checker, register
+from .core import Case, Checker, Mistake, Symptom, one_of, register
 
 __all__ = ["swish", "swish_grad", "leaky_relu"]
 
@@ -71,17 +71,7 @@ def _leaky_cases(g: torch.Generator):
 # ----------------------------------------------------------------------------- diagnoses
 
 
-def _x(case: Case) -> torch.Tensor:
-    return case.args[0].double()
-
-
-def _beta(case: Case) -> float:
-    return float(case.kwargs.get("beta", 1.0))
-
-
-def _close(got, expected: torch.Tensor) -> bool:
-    return (isinstance(got, torch.Tensor) and got.shape == expected.shape
-            and torch.allclose(got.detach().double(), expected.double(), atol=1e-5, rtol=1e-4))
+# Each mistaken answer is computed in float64 from the case's x and beta (or negative_slope).
 
 
 def _has_nan(got, case: Case) -> bool:
@@ -92,76 +82,65 @@ _OVERFLOW = ("nan at very large |x|: exp of a large number is inf in float32 and
              "Use torch.sigmoid, or compute exp only of non-positive numbers.")
 
 
-def _swish_wrong_beta(got, case):  # sigmoid(x) instead of sigmoid(beta x)
-    x = _x(case)
-    return _beta(case) != 1.0 and _close(got, x * torch.sigmoid(x))
+def _swish_wrong_beta(x, beta=1.0):  # sigmoid(x) instead of sigmoid(beta x)
+    x = x.double()
+    return x * torch.sigmoid(x)
 
 
-def _swish_beta_outside(got, case):
-    x, b = _x(case), _beta(case)
-    return b != 1.0 and (_close(got, b * x * torch.sigmoid(b * x)) or _close(got, b * x * torch.sigmoid(x)))
+def _swish_beta_outside(x, beta=1.0):
+    x, b = x.double(), float(beta)
+    return one_of(b * x * torch.sigmoid(b * x), b * x * torch.sigmoid(x))
 
 
-def _swish_no_x(got, case):
-    x, b = _x(case), _beta(case)
-    return _close(got, torch.sigmoid(b * x))
+def _gate_alone(x, beta=1.0):  # swish without its factor x; as a derivative: only the first product-rule term
+    return torch.sigmoid(float(beta) * x.double())
 
 
-def _grad_missing_product_term(got, case):  # only sigmoid(beta x)
-    x, b = _x(case), _beta(case)
-    return _close(got, torch.sigmoid(b * x))
-
-
-def _grad_missing_chain_beta(got, case):  # s + x s (1 - s), beta forgotten in the second term
-    x, b = _x(case), _beta(case)
+def _grad_missing_chain_beta(x, beta=1.0):  # s + x s (1 - s), beta forgotten in the second term
+    x, b = x.double(), float(beta)
     s = torch.sigmoid(b * x)
-    return b != 1.0 and _close(got, s + x * s * (1 - s))
+    return s + x * s * (1 - s)
 
 
-def _grad_only_second_term(got, case):
-    x, b = _x(case), _beta(case)
+def _grad_only_second_term(x, beta=1.0):
+    x, b = x.double(), float(beta)
     s = torch.sigmoid(b * x)
-    return _close(got, b * x * s * (1 - s)) or _close(got, s * (1 - s)) or _close(got, b * s * (1 - s))
+    return one_of(b * x * s * (1 - s), s * (1 - s), b * s * (1 - s))
 
 
-def _grad_wrong_beta(got, case):  # sigmoid(x) used instead of sigmoid(beta x)
-    x, b = _x(case), _beta(case)
+def _grad_wrong_beta(x, beta=1.0):  # sigmoid(x) used instead of sigmoid(beta x)
+    x, b = x.double(), float(beta)
     s = torch.sigmoid(x)
-    return b != 1.0 and (_close(got, s + x * s * (1 - s)) or _close(got, s + b * x * s * (1 - s)))
+    return one_of(s + x * s * (1 - s), s + b * x * s * (1 - s))
 
 
-def _grad_returned_value(got, case):
-    x, b = _x(case), _beta(case)
-    return _close(got, x * torch.sigmoid(b * x))
+def _grad_returned_value(x, beta=1.0):
+    x = x.double()
+    return x * torch.sigmoid(float(beta) * x)
 
 
-def _slope(case: Case) -> float:
-    return float(case.kwargs.get("negative_slope", 0.01))
+def _leaky_positive_side(x, negative_slope=0.01):
+    x = x.double()
+    return torch.where(x > 0, negative_slope * x, x)
 
 
-def _leaky_positive_side(got, case):
-    x, a = _x(case), _slope(case)
-    return a not in (0.0, 1.0) and _close(got, torch.where(x > 0, a * x, x))
+def _leaky_is_relu(x, negative_slope=0.01):
+    return x.double().clamp(min=0)
 
 
-def _leaky_is_relu(got, case):
-    x = _x(case)
-    return _slope(case) != 0.0 and _close(got, x.clamp(min=0))
+def _leaky_default_slope(x, negative_slope=0.01):
+    x = x.double()
+    return torch.where(x > 0, x, 0.01 * x)
 
 
-def _leaky_default_slope(got, case):
-    x, a = _x(case), _slope(case)
-    return a != 0.01 and _close(got, torch.where(x > 0, x, 0.01 * x))
+def _leaky_max_trick(x, negative_slope=0.01):
+    x = x.double()
+    return torch.maximum(x, negative_slope * x)
 
 
-def _leaky_max_trick(got, case):
-    x, a = _x(case), _slope(case)
-    return a > 1 and _close(got, torch.maximum(x, a * x))
-
-
-def _leaky_abs_negative(got, case):
-    x, a = _x(case), _slope(case)
-    return a != 0.0 and _close(got, torch.where(x > 0, x, a * x.abs()))
+def _leaky_abs_negative(x, negative_slope=0.01):
+    x = x.double()
+    return torch.where(x > 0, x, negative_slope * x.abs())
 
 
 # ----------------------------------------------------------------------------- checkers
@@ -173,10 +152,11 @@ swish = register(Checker(
     cases=_swish_cases,
     forbids=("torch.nn.functional.silu", "torch.nn.SiLU"),
     diagnoses=[
-        (_has_nan, _OVERFLOW),
-        (_swish_wrong_beta, "beta is ignored: Swish is x * sigmoid(beta * x), you computed x * sigmoid(x)."),
-        (_swish_beta_outside, "beta belongs INSIDE the sigmoid: x * sigmoid(beta * x), not beta * x * sigmoid(...)."),
-        (_swish_no_x, "you returned the gate sigmoid(beta * x) alone; Swish multiplies it by x."),
+        Symptom("overflow_nan", _has_nan, _OVERFLOW),
+        Mistake("beta_ignored", _swish_wrong_beta, "beta is ignored: Swish is x * sigmoid(beta * x), you computed x * sigmoid(x)."),
+        Mistake("beta_outside", _swish_beta_outside,
+                "beta belongs INSIDE the sigmoid: x * sigmoid(beta * x), not beta * x * sigmoid(...)."),
+        Mistake("gate_alone", _gate_alone, "you returned the gate sigmoid(beta * x) alone; Swish multiplies it by x."),
     ],
     hints=[
         "Swish gates x by a sigmoid of the same x: small negative inputs pass a little, large positive ones pass whole.",
@@ -191,14 +171,16 @@ swish_grad = register(Checker(
     reference=_swish_grad_reference,
     cases=_swish_cases,
     diagnoses=[
-        (_has_nan, _OVERFLOW + " (A derivative written as exp(-bx) / (1 + exp(-bx))**2 is the usual culprit.)"),
-        (_grad_returned_value, "you returned swish itself, not its derivative."),
-        (_grad_missing_product_term,
-         "only sigmoid(beta x): the product rule gives a second term, x * d/dx sigmoid(beta x)."),
-        (_grad_missing_chain_beta,
-         "the chain rule: d/dx sigmoid(beta x) = beta * s * (1 - s); the factor beta is missing."),
-        (_grad_wrong_beta, "use s = sigmoid(beta * x), not sigmoid(x)."),
-        (_grad_only_second_term, "the product rule has TWO terms: (d/dx x) * s + x * (d/dx s); the first, s, is missing."),
+        Symptom("overflow_nan", _has_nan,
+                _OVERFLOW + " (A derivative written as exp(-bx) / (1 + exp(-bx))**2 is the usual culprit.)"),
+        Mistake("returned_value", _grad_returned_value, "you returned swish itself, not its derivative."),
+        Mistake("no_product_term", _gate_alone,
+                "only sigmoid(beta x): the product rule gives a second term, x * d/dx sigmoid(beta x)."),
+        Mistake("chain_beta_missing", _grad_missing_chain_beta,
+                "the chain rule: d/dx sigmoid(beta x) = beta * s * (1 - s); the factor beta is missing."),
+        Mistake("beta_ignored", _grad_wrong_beta, "use s = sigmoid(beta * x), not sigmoid(x)."),
+        Mistake("only_second_term", _grad_only_second_term,
+                "the product rule has TWO terms: (d/dx x) * s + x * (d/dx s); the first, s, is missing."),
     ],
     hints=[
         "Swish is a product, x times s(x) with s(x) = sigmoid(beta x): use the product rule, then the chain rule.",
@@ -214,11 +196,14 @@ leaky_relu = register(Checker(
     cases=_leaky_cases,
     forbids=("torch.nn.functional.leaky_relu", "torch.nn.LeakyReLU"),
     diagnoses=[
-        (_leaky_max_trick, "max(x, slope * x) is Leaky ReLU only for slope <= 1; use torch.where(x > 0, x, slope * x)."),
-        (_leaky_positive_side, "the slope went on the wrong side: positive x passes unchanged, NEGATIVE x is multiplied by the slope."),
-        (_leaky_is_relu, "negative inputs became 0: that is ReLU; Leaky ReLU keeps negative_slope * x there."),
-        (_leaky_default_slope, "you used 0.01 instead of the negative_slope argument."),
-        (_leaky_abs_negative, "negative inputs must stay negative: negative_slope * x, not negative_slope * |x|."),
+        Mistake("max_trick", _leaky_max_trick,
+                "max(x, slope * x) is Leaky ReLU only for slope <= 1; use torch.where(x > 0, x, slope * x)."),
+        Mistake("slope_on_positive_side", _leaky_positive_side,
+                "the slope went on the wrong side: positive x passes unchanged, NEGATIVE x is multiplied by the slope."),
+        Mistake("relu", _leaky_is_relu, "negative inputs became 0: that is ReLU; Leaky ReLU keeps negative_slope * x there."),
+        Mistake("default_slope", _leaky_default_slope, "you used 0.01 instead of the negative_slope argument."),
+        Mistake("abs_negative", _leaky_abs_negative,
+                "negative inputs must stay negative: negative_slope * x, not negative_slope * |x|."),
     ],
     hints=[
         "Leaky ReLU treats the two sides of 0 differently: positive x passes unchanged.",

@@ -7,13 +7,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .core import Case, Checker, autograd_gradients, compare_rel_error, numerical_gradients, register, rel_error_note
+from .core import (FLOAT64, Case, Checker, Mistake, Symptom, autograd_gradients, one_of, compare_rel_error, numerical_gradients,
+                   register, rel_error_note)
 
 __all__ = ["max_pool2d", "global_avg_pool2d", "max_pool2d_backward"]
-
-
-def _close(a, b) -> bool:
-    return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a.double(), b.double(), atol=1e-5, rtol=1e-4)
 
 
 # ----------------------------------------------------------------------------- max_pool2d
@@ -45,29 +42,25 @@ def _stride(case: Case):
     return case.kwargs.get("stride", rest[0] if rest else None)
 
 
-def _max_pool_is(make):
-    """A diagnosis predicate: the learner's output equals ``make(x, K, S)`` (and that is wrong)."""
-    def recognises(got, case):
-        x, k = case.args[:2]
-        s = _stride(case)
-        wrong = make(x, k, s)
-        return _close(got, wrong) and not _close(wrong, _max_pool_reference(x, k, s))
-    return recognises
-
-
-def _signed_abs_max(x, k, s):
-    _, idx = F.max_pool2d(x.abs(), k, s, return_indices=True)
+def _signed_abs_max(x, kernel_size, stride=None):
+    _, idx = F.max_pool2d(x.abs(), kernel_size, stride, return_indices=True)
     return x.flatten(2).gather(2, idx.flatten(2)).view_as(idx)
 
 
-def _over_channels(got, case):
+def _over_channels_shape(got, case):
     x, k = case.args[:2]
     expected = _max_pool_reference(x, k, _stride(case))
     if not isinstance(got, torch.Tensor) or x.shape[1] == 1:
         return False
     if got.ndim == 3 and got.shape == (expected.shape[0], *expected.shape[2:]):
         return True
-    return got.ndim == 4 and got.shape[1] == 1 or _close(got, expected.amax(1, keepdim=True).expand_as(expected))
+    return got.ndim == 4 and got.shape[1] == 1
+
+
+def _over_channels(x, kernel_size, stride=None):
+    """The max over the channels too, broadcast back to every channel."""
+    pooled = F.max_pool2d(x, kernel_size, stride)
+    return pooled.amax(1, keepdim=True).expand_as(pooled)
 
 
 def _ceil_shape(got, case):
@@ -77,6 +70,14 @@ def _ceil_shape(got, case):
             and got.shape != _max_pool_reference(x, k, s).shape)
 
 
+def _rows_and_columns_swapped(x, kernel_size, stride=None):
+    pooled = F.max_pool2d(x, kernel_size, stride)
+    return pooled.transpose(-2, -1).contiguous().view_as(pooled)
+
+
+_OVER_CHANNELS = "you pooled over the channels too: pool each channel separately, the output keeps all C channels."
+
+
 max_pool2d = register(Checker(
     name="max_pool2d",
     reference=_max_pool_reference,
@@ -84,19 +85,22 @@ max_pool2d = register(Checker(
     forbids=("torch.nn.functional.max_pool2d", "torch.max_pool2d", "torch.nn.functional.max_pool2d_with_indices",
              "torch.nn.MaxPool2d", "torch.nn.functional.adaptive_max_pool2d"),
     diagnoses=[
-        (_max_pool_is(lambda x, k, s: F.max_pool2d(x, k, 1)),
-         "your stride defaults to 1: when stride is None it must be kernel_size (non-overlapping windows), as in nn.MaxPool2d."),
-        (_max_pool_is(lambda x, k, s: F.avg_pool2d(x, k, s)), "you averaged each window: max pooling takes the LARGEST value."),
-        (_max_pool_is(lambda x, k, s: F.max_pool2d(x.abs(), k, s)),
-         "you took the max of |x|: max pooling keeps the largest signed value, negative numbers stay negative."),
-        (_max_pool_is(_signed_abs_max), "you kept the value of largest magnitude: max pooling keeps the largest signed value."),
-        (_max_pool_is(lambda x, k, s: F.max_pool2d(x, k, s).clamp(min=0)),
-         "your max starts at 0, so windows of negative values give 0: start from the window's first value or -inf."),
-        (_over_channels, "you pooled over the channels too: pool each channel separately, the output keeps all C channels."),
-        (_ceil_shape, "your output has an extra row or column: a window that runs off the edge is dropped, "
-                      "H' = (H - K) // S + 1 (floor, like PyTorch's ceil_mode=False)."),
-        (_max_pool_is(lambda x, k, s: F.max_pool2d(x, k, s).transpose(-2, -1).contiguous().view_as(F.max_pool2d(x, k, s))),
-         "your output values are in the wrong order: the last axis is W (columns), the one before it H (rows)."),
+        Mistake("stride_one", lambda x, kernel_size, stride=None: F.max_pool2d(x, kernel_size, 1),
+                "your stride defaults to 1: when stride is None it must be kernel_size (non-overlapping windows), as in nn.MaxPool2d."),
+        Mistake("averaged", lambda x, kernel_size, stride=None: F.avg_pool2d(x, kernel_size, stride),
+                "you averaged each window: max pooling takes the LARGEST value."),
+        Mistake("abs_max", lambda x, kernel_size, stride=None: F.max_pool2d(x.abs(), kernel_size, stride),
+                "you took the max of |x|: max pooling keeps the largest signed value, negative numbers stay negative."),
+        Mistake("signed_abs_max", _signed_abs_max,
+                "you kept the value of largest magnitude: max pooling keeps the largest signed value."),
+        Mistake("zero_start", lambda x, kernel_size, stride=None: F.max_pool2d(x, kernel_size, stride).clamp(min=0),
+                "your max starts at 0, so windows of negative values give 0: start from the window's first value or -inf."),
+        Symptom("over_channels_shape", _over_channels_shape, _OVER_CHANNELS),
+        Mistake("over_channels", _over_channels, _OVER_CHANNELS),
+        Symptom("ceil_shape", _ceil_shape, "your output has an extra row or column: a window that runs off the edge is dropped, "
+                                           "H' = (H - K) // S + 1 (floor, like PyTorch's ceil_mode=False)."),
+        Mistake("rows_and_columns_swapped", _rows_and_columns_swapped,
+                "your output values are in the wrong order: the last axis is W (columns), the one before it H (rows)."),
     ],
     hints=[
         "stride = kernel_size if stride is None. For every channel, slide a K x K window S pixels at a time "
@@ -128,14 +132,6 @@ def _gap_cases(g: torch.Generator):
     ]
 
 
-def _gap_is(make):
-    def recognises(got, case):
-        (x,) = case.args
-        wrong = make(x)
-        return _close(got, wrong) and not _close(wrong, _gap_reference(x))
-    return recognises
-
-
 def _squeezed_batch(got, case):
     (x,) = case.args
     return x.shape[0] == 1 and isinstance(got, torch.Tensor) and got.shape == (x.shape[1],)
@@ -146,19 +142,21 @@ global_avg_pool2d = register(Checker(
     reference=_gap_reference,
     cases=_gap_cases,
     diagnoses=[
-        (_gap_is(lambda x: x.mean(dim=(2, 3), keepdim=True)),
-         "you returned (N, C, 1, 1), like nn.AdaptiveAvgPool2d(1); this exercise wants (N, C): flatten(1) or mean without keepdim."),
-        (_squeezed_batch, "with a batch of 1 your output lost the batch axis: .squeeze() drops EVERY size-1 axis; "
-                          "use .flatten(1) or mean(dim=(2, 3))."),
-        (_gap_is(lambda x: x.sum(dim=(2, 3))), "you summed each map: divide by the number of positions H * W (take the mean)."),
-        (_gap_is(lambda x: x.amax(dim=(2, 3))), "you took the max of each map: that is global MAX pooling; take the mean."),
-        (_gap_is(lambda x: x.mean(dim=(1, 2, 3))), "you averaged over the channels too: one mean per (sample, channel), shape (N, C)."),
-        (_gap_is(lambda x: x.mean(dim=(1, 2, 3), keepdim=True).flatten(1)),
-         "you averaged over the channels too: one mean per (sample, channel), shape (N, C)."),
-        (_gap_is(lambda x: x.mean(dim=(0, 2, 3))), "you averaged over the batch too: each sample keeps its own C means, shape (N, C)."),
-        (_gap_is(lambda x: x.mean(dim=3)), "you averaged over W only: average over both spatial axes, dim=(2, 3)."),
-        (_gap_is(lambda x: x.mean(dim=2)), "you averaged over H only: average over both spatial axes, dim=(2, 3)."),
-        (_gap_is(lambda x: x.mean()), "you averaged everything into one number: one mean per (sample, channel), shape (N, C)."),
+        Mistake("keepdim", lambda x: x.mean(dim=(2, 3), keepdim=True),
+                "you returned (N, C, 1, 1), like nn.AdaptiveAvgPool2d(1); this exercise wants (N, C): flatten(1) or mean without keepdim."),
+        Symptom("squeezed_batch", _squeezed_batch,
+                "with a batch of 1 your output lost the batch axis: .squeeze() drops EVERY size-1 axis; "
+                "use .flatten(1) or mean(dim=(2, 3))."),
+        Mistake("summed", lambda x: x.sum(dim=(2, 3)), "you summed each map: divide by the number of positions H * W (take the mean)."),
+        Mistake("max", lambda x: x.amax(dim=(2, 3)), "you took the max of each map: that is global MAX pooling; take the mean."),
+        Mistake("over_channels", lambda x: one_of(x.mean(dim=(1, 2, 3)), x.mean(dim=(1, 2, 3), keepdim=True).flatten(1)),
+                "you averaged over the channels too: one mean per (sample, channel), shape (N, C)."),
+        Mistake("over_batch", lambda x: x.mean(dim=(0, 2, 3)),
+                "you averaged over the batch too: each sample keeps its own C means, shape (N, C)."),
+        Mistake("width_only", lambda x: x.mean(dim=3), "you averaged over W only: average over both spatial axes, dim=(2, 3)."),
+        Mistake("height_only", lambda x: x.mean(dim=2), "you averaged over H only: average over both spatial axes, dim=(2, 3)."),
+        Mistake("one_number", lambda x: x.mean(),
+                "you averaged everything into one number: one mean per (sample, channel), shape (N, C)."),
     ],
     hints=[
         "One number per (sample, channel): the mean of that channel's H x W map. The output is (N, C).",
@@ -216,12 +214,6 @@ def _max_pool_backward_cases(g: torch.Generator):
     ]
 
 
-def _pool_args(case: Case):
-    grad_out, x, k, *rest = case.args
-    stride = case.kwargs.get("stride", rest[0] if rest else None)
-    return grad_out, x, k, k if stride is None else stride
-
-
 def _windows_of(x, k, s):
     """(N, C, K*K, L) windows of x (F.unfold), and fold(...) that adds (N, C, K*K, L) back into x's shape."""
     N, C, H, W = x.shape
@@ -268,23 +260,22 @@ def _overwritten(grad_out, x, k, s):
     return dx.view_as(x)
 
 
-def _stride_one(grad_out, x, k):
+def _stride_one(grad_out, x, kernel_size, stride=None):
     """dx when the windows were taken 1 pixel apart (stride None read as 1) over grad_out's H' x W' positions."""
+    k = kernel_size
     H_out, W_out = grad_out.shape[-2:]
     inside = _routed(grad_out, x[:, :, :H_out + k - 1, :W_out + k - 1], k, 1, "first")
     return F.pad(inside, (0, x.shape[-1] - inside.shape[-1], 0, x.shape[-2] - inside.shape[-2]))
 
 
-def _routed_is(rule):
-    def recognises(got, case):
-        grad_out, x, k, s = _pool_args(case)
-        if rule == "stride 1":
-            wrong = _stride_one(grad_out, x, k)
-        else:
-            wrong = _routed(grad_out, x, k, s, rule) if rule != "overwrite" else _overwritten(grad_out, x, k, s)
-        right = _max_pool_backward_reference(*case.args, **case.kwargs)
-        return _close(got, wrong) and not _close(wrong, right)
-    return recognises
+def _routed_by(rule):
+    """The mistaken dx that routes each window's gradient by ``rule`` (see :func:`_routed`; "overwrite": = not +=)."""
+    def wrong(grad_out, x, kernel_size, stride=None):
+        s = kernel_size if stride is None else stride
+        if rule == "overwrite":
+            return _overwritten(grad_out, x, kernel_size, s)
+        return _routed(grad_out, x, kernel_size, s, rule)
+    return wrong
 
 
 def _dx_grad_shaped(got, case):
@@ -299,24 +290,31 @@ max_pool2d_backward = register(Checker(
     compare=compare_rel_error(MAX_REL_ERROR),
     note=rel_error_note("autograd", "finite differences"),
     forbids=BACKWARD_FORBIDS,
+    tol=FLOAT64,
     diagnoses=[
-        (_dx_grad_shaped, "you returned a tensor shaped like grad_out: dx has the INPUT's shape (N, C, H, W); "
-                          "every input pixel gets a gradient, most of them 0."),
-        (_routed_is("spread"), "you spread the gradient over the whole window (grad / K², average pooling's backward): "
-                               "the max depends only on the window's largest value, so only that pixel gets the gradient."),
-        (_routed_is("copy"), "you sent the gradient to every pixel of the window: only the window's maximum "
-                             "influenced the output, so only that pixel gets it; the others get 0."),
-        (_routed_is("all"), "with ties you sent the gradient to EVERY tied maximum: the reference (PyTorch's max_pool2d) "
-                            "sends each window's gradient to ONE position, the first maximum in reading order "
-                            "(row by row, left to right; argmax of the flattened window gives it)."),
-        (_routed_is("split"), "with ties you split the gradient between the tied maxima: the reference (PyTorch) gives "
-                              "all of it to ONE position, the first maximum in reading order (row by row, left to right)."),
-        (_routed_is("last"), "with ties you chose the LAST maximum of the window: the reference (PyTorch) chooses the "
-                             "first one in reading order (row by row, left to right), e.g. argmax of the flattened window."),
-        (_routed_is("overwrite"), "where windows overlap (stride < K) a pixel can be the maximum of several windows: "
-                                  "it gets the SUM of their gradients. You overwrote (=) instead of adding (+=)."),
-        (_routed_is("stride 1"),
-         "your stride defaults to 1: when stride is None it is kernel_size, as in the forward pass."),
+        Symptom("grad_out_shaped", _dx_grad_shaped,
+                "you returned a tensor shaped like grad_out: dx has the INPUT's shape (N, C, H, W); "
+                "every input pixel gets a gradient, most of them 0."),
+        Mistake("spread", _routed_by("spread"),
+                "you spread the gradient over the whole window (grad / K², average pooling's backward): "
+                "the max depends only on the window's largest value, so only that pixel gets the gradient."),
+        Mistake("copied", _routed_by("copy"), "you sent the gradient to every pixel of the window: only the window's maximum "
+                                              "influenced the output, so only that pixel gets it; the others get 0."),
+        Mistake("all_ties", _routed_by("all"),
+                "with ties you sent the gradient to EVERY tied maximum: the reference (PyTorch's max_pool2d) "
+                "sends each window's gradient to ONE position, the first maximum in reading order "
+                "(row by row, left to right; argmax of the flattened window gives it)."),
+        Mistake("split_ties", _routed_by("split"),
+                "with ties you split the gradient between the tied maxima: the reference (PyTorch) gives "
+                "all of it to ONE position, the first maximum in reading order (row by row, left to right)."),
+        Mistake("last_tie", _routed_by("last"),
+                "with ties you chose the LAST maximum of the window: the reference (PyTorch) chooses the "
+                "first one in reading order (row by row, left to right), e.g. argmax of the flattened window."),
+        Mistake("overwritten", _routed_by("overwrite"),
+                "where windows overlap (stride < K) a pixel can be the maximum of several windows: "
+                "it gets the SUM of their gradients. You overwrote (=) instead of adding (+=)."),
+        Mistake("stride_one", _stride_one,
+                "your stride defaults to 1: when stride is None it is kernel_size, as in the forward pass."),
     ],
     hints=[
         "Only the window's largest value reached the output, so d(out)/d(x) is 1 at that one pixel and 0 elsewhere: "

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import Case, Checker, autograd_gradients, compare_rel_error, numerical_gradients, register, rel_error_note
+from .core import (FLOAT32, FLOAT64, Case, Checker, Mistake, Symptom, autograd_gradients, compare_rel_error,
+                   numerical_gradients, register, rel_error_note)
 
 __all__ = ["batch_norm", "group_norm", "batch_norm_backward"]
 
@@ -52,32 +53,27 @@ def _batch_norm_variant(x, gamma, beta, running_mean, running_var, training, mom
     return y, old * running_mean + new * b_mean, old * running_var + new * b_var
 
 
-def _close(a, b, atol=1e-4, rtol=1e-3) -> bool:
-    return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a.double(), b.double(), atol=atol, rtol=rtol)
+def _variant_items(variant, items, **knobs):
+    """A Mistake's ``wrong``: items ``items`` (an index or a tuple of them) of ``variant`` with ``knobs`` turned."""
+    def wrong(*args, **kwargs):
+        answer = variant(*args, **kwargs, **knobs)
+        return tuple(answer[i] for i in items) if isinstance(items, tuple) else answer[items]
+    return wrong
 
 
-def _y_is(**wrong):
-    """A diagnosis predicate: the learner's y equals the variant with ``wrong`` knobs (and not the right one)."""
-    def recognise(got, case):
-        right = _batch_norm_reference(*case.args, **case.kwargs)[0]
-        variant = _batch_norm_variant(*case.args, **case.kwargs, **wrong)[0]
-        return _close(got[0], variant) and not _close(got[0], right)
-    return recognise
+def _y_is(name, message, **knobs):
+    """The mistake: y is the variant's (knobs turned)."""
+    return Mistake(name, _variant_items(_batch_norm_variant, 0, **knobs), message, part=0)
 
 
-def _stats_are(**wrong):
-    """A diagnosis predicate: the learner's running stats equal the variant's (and not the right ones)."""
-    def recognise(got, case):
-        right = _batch_norm_reference(*case.args, **case.kwargs)
-        variant = _batch_norm_variant(*case.args, **case.kwargs, **wrong)
-        same = _close(got[1], variant[1]) and _close(got[2], variant[2])
-        return same and not (_close(got[1], right[1]) and _close(got[2], right[2]))
-    return recognise
+def _stats_are(name, message, **knobs):
+    """The mistake: the new running statistics are the variant's."""
+    return Mistake(name, _variant_items(_batch_norm_variant, (1, 2), **knobs), message, part=(1, 2))
 
 
 def _eval_changed_stats(got, case):
     training = case.args[5]
-    return not training and not (_close(got[1], case.args[3]) and _close(got[2], case.args[4]))
+    return not training and not FLOAT32.same((got[1], got[2]), (case.args[3], case.args[4]))
 
 
 def _batch_norm_cases(g: torch.Generator):
@@ -112,20 +108,23 @@ batch_norm = register(Checker(
     reference=_batch_norm_reference,
     cases=_batch_norm_cases,
     diagnoses=[
-        (_eval_changed_stats, "in evaluation mode the running statistics must come back unchanged."),
-        (_y_is(eval_uses_batch=True),
-         "in evaluation mode (training=False) normalise with running_mean and running_var, not with the batch's statistics."),
-        (_y_is(axes=(1, 2, 3)), "you normalised each sample over (C, H, W) (layer norm); batch norm averages each CHANNEL over (N, H, W): dim=(0, 2, 3)."),
-        (_y_is(axes=(2, 3)), "you normalised each sample and channel over (H, W) (instance norm); batch norm also averages over the batch: dim=(0, 2, 3)."),
-        (_y_is(axes=(0, 1, 2, 3)), "you used one mean for the whole tensor; batch norm keeps one mean per channel: dim=(0, 2, 3)."),
-        (_y_is(norm_correction=1),
-         "you normalised with the unbiased variance (n - 1); the output uses the biased one (x.var(..., correction=0)); only running_var uses n - 1."),
-        (_y_is(use_eps=False), "you left out eps: divide by sqrt(var + eps)."),
-        (_y_is(affine=False), "you forgot the scale and shift: y * gamma + beta, each reshaped to (1, C, 1, 1)."),
-        (_stats_are(run_correction=0),
-         "running_var must be updated with the UNBIASED batch variance (divide by n - 1, n = N*H*W), as nn.BatchNorm2d does."),
-        (_stats_are(flip_momentum=True),
-         "momentum is applied the wrong way round: in PyTorch new = (1 - momentum) * running + momentum * batch_stat."),
+        Symptom("eval_changed_stats", _eval_changed_stats, "in evaluation mode the running statistics must come back unchanged."),
+        _y_is("eval_uses_batch", "in evaluation mode (training=False) normalise with running_mean and running_var, not with "
+                                 "the batch's statistics.", eval_uses_batch=True),
+        _y_is("layer_norm", "you normalised each sample over (C, H, W) (layer norm); batch norm averages each CHANNEL over "
+                            "(N, H, W): dim=(0, 2, 3).", axes=(1, 2, 3)),
+        _y_is("instance_norm", "you normalised each sample and channel over (H, W) (instance norm); batch norm also averages "
+                               "over the batch: dim=(0, 2, 3).", axes=(2, 3)),
+        _y_is("one_mean", "you used one mean for the whole tensor; batch norm keeps one mean per channel: dim=(0, 2, 3).",
+              axes=(0, 1, 2, 3)),
+        _y_is("unbiased_variance", "you normalised with the unbiased variance (n - 1); the output uses the biased one "
+                                   "(x.var(..., correction=0)); only running_var uses n - 1.", norm_correction=1),
+        _y_is("no_eps", "you left out eps: divide by sqrt(var + eps).", use_eps=False),
+        _y_is("no_affine", "you forgot the scale and shift: y * gamma + beta, each reshaped to (1, C, 1, 1).", affine=False),
+        _stats_are("biased_running_var", "running_var must be updated with the UNBIASED batch variance (divide by n - 1, "
+                                         "n = N*H*W), as nn.BatchNorm2d does.", run_correction=0),
+        _stats_are("momentum_flipped", "momentum is applied the wrong way round: in PyTorch new = (1 - momentum) * running "
+                                       "+ momentum * batch_stat.", flip_momentum=True),
     ],
     hints=[
         "Training: statistics of the batch over dims (0, 2, 3), one per channel, and update the running ones. "
@@ -157,20 +156,18 @@ def _group_norm_variant(x, num_groups, eps=1e-5, *, interleaved=False, with_batc
     return y.reshape(x.shape)
 
 
-def _gn_is(**wrong):
-    def recognise(got, case):
-        variant = _group_norm_variant(*case.args, **case.kwargs, **wrong)
-        return _close(got, variant) and not _close(got, F.group_norm(case.args[0], case.args[1], eps=case.kwargs.get("eps", 1e-5)))
-    return recognise
+def _gn_mistake(name, message, **knobs):
+    """The mistake: the output is the group-norm variant with ``knobs`` turned."""
+    def wrong(x, num_groups, eps=1e-5):
+        return _group_norm_variant(x, num_groups, eps, **knobs)
+    return Mistake(name, wrong, message)
 
 
-def _gn_as_other_groups(groups_of):
-    def recognise(got, case):
-        x, G = case.args[:2]
-        other = groups_of(x, G)
-        eps = case.kwargs.get("eps", 1e-5)
-        return other != G and _close(got, F.group_norm(x, other, eps=eps)) and not _close(got, F.group_norm(x, G, eps=eps))
-    return recognise
+def _gn_other_groups(name, message, groups_of):
+    """The mistake: group norm with ``groups_of(x, G)`` groups instead of G."""
+    def wrong(x, num_groups, eps=1e-5):
+        return F.group_norm(x, groups_of(x, num_groups), eps=eps)
+    return Mistake(name, wrong, message)
 
 
 def _group_norm_cases(g: torch.Generator):
@@ -192,17 +189,19 @@ group_norm = register(Checker(
     reference=lambda x, num_groups, eps=1e-5: F.group_norm(x, num_groups, eps=eps),
     cases=_group_norm_cases,
     diagnoses=[
-        (_gn_is(interleaved=True),
-         "your groups interleave channels (channel c in group c % G); a group is C/G CONSECUTIVE channels: "
-         "x.reshape(N, G, C // G, H, W)."),
-        (_gn_is(with_batch=True), "you averaged over the batch too; group norm normalises each sample on its own."),
-        (_gn_is(correction=1), "you normalised with the unbiased variance (n - 1); use the biased one (correction=0)."),
-        (_gn_is(use_eps=False), "you left out eps: divide by sqrt(var + eps)."),
-        (_gn_as_other_groups(lambda x, G: x.shape[1]),
-         "you normalised each channel on its own (instance norm); a group holds C/G channels."),
-        (_gn_as_other_groups(lambda x, G: 1), "you normalised all channels of a sample together (layer norm); split them into G groups."),
-        (_gn_as_other_groups(lambda x, G: x.shape[1] // G),
-         "you made groups of G channels; num_groups is the NUMBER of groups, each holding C/G channels."),
+        _gn_mistake("interleaved", "your groups interleave channels (channel c in group c % G); a group is C/G CONSECUTIVE "
+                                   "channels: x.reshape(N, G, C // G, H, W).", interleaved=True),
+        _gn_mistake("with_batch", "you averaged over the batch too; group norm normalises each sample on its own.",
+                    with_batch=True),
+        _gn_mistake("unbiased_variance", "you normalised with the unbiased variance (n - 1); use the biased one (correction=0).",
+                    correction=1),
+        _gn_mistake("no_eps", "you left out eps: divide by sqrt(var + eps).", use_eps=False),
+        _gn_other_groups("instance_norm", "you normalised each channel on its own (instance norm); a group holds C/G channels.",
+                         lambda x, G: x.shape[1]),
+        _gn_other_groups("layer_norm", "you normalised all channels of a sample together (layer norm); split them into G groups.",
+                         lambda x, G: 1),
+        _gn_other_groups("groups_of_g", "you made groups of G channels; num_groups is the NUMBER of groups, each holding C/G "
+                                        "channels.", lambda x, G: x.shape[1] // G),
     ],
     hints=[
         "Group norm is instance norm on groups of channels: view x (N, C, H, W) as (N, G, C/G, H, W).",
@@ -286,30 +285,19 @@ def _bn_backward_variant(grad_out, x, gamma, eps=1e-5, *, mean_path=True, var_pa
     return dx, dgamma, grad_out.sum(dim=axes)
 
 
-def _bn_close(a, b) -> bool:
-    return _close(a, b, atol=1e-7, rtol=1e-6)
+def _bn_variant_dx(name, message, **knobs):
+    """The mistake: dx is the closed form with one path or factor left out (``knobs``)."""
+    def wrong(grad_out, x, gamma, eps=1e-5):
+        return _bn_backward_variant(grad_out, x, gamma, eps, **knobs)[0]
+    return Mistake(name, wrong, message, part=0)
 
 
-def _bn_part_is(index, make):
-    """A diagnosis predicate: item ``index`` of the learner's (dx, dgamma, dbeta) equals ``make(...)``, which is wrong."""
-    def recognise(got, case):
-        wrong = make(*_bn_args(case))
-        right = _bn_backward_reference(*case.args, **case.kwargs)[index]
-        return _bn_close(got[index], wrong) and not _bn_close(wrong, right)
-    return recognise
-
-
-def _bn_variant_dx(**wrong):
-    return _bn_part_is(0, lambda g, x, gamma, eps: _bn_backward_variant(g, x, gamma, eps, **wrong)[0])
-
-
-def _bn_forward_dx(**wrong):
-    """dx of a forward with a wrong knob (axes, unbiased variance, no eps), by autograd."""
-    def make(g, x, gamma, eps):
-        forward_eps = 0.0 if wrong.get("no_eps") else eps
-        knobs = {k: v for k, v in wrong.items() if k != "no_eps"}
-        return autograd_gradients(lambda x: _bn_forward(x, gamma, torch.zeros_like(gamma), forward_eps, **knobs), (x,), g)[0]
-    return _bn_part_is(0, make)
+def _bn_forward_dx(name, message, no_eps=False, **knobs):
+    """The mistake: dx of a forward with a wrong knob (axes, unbiased variance, no eps), by autograd."""
+    def wrong(grad_out, x, gamma, eps=1e-5):
+        forward = lambda x: _bn_forward(x, gamma, torch.zeros_like(gamma), 0.0 if no_eps else eps, **knobs)  # noqa: E731
+        return autograd_gradients(forward, (x,), grad_out)[0]
+    return Mistake(name, wrong, message, part=0)
 
 
 def _params_not_summed(got, case):
@@ -324,32 +312,36 @@ batch_norm_backward = register(Checker(
     compare=compare_rel_error(MAX_REL_ERROR, names=("dx", "dgamma", "dbeta")),
     note=rel_error_note("autograd", "finite differences"),
     forbids=BACKWARD_FORBIDS,
+    tol=FLOAT64,
     diagnoses=[
-        (_params_not_summed, "dgamma and dbeta must be summed over N, H and W (dims 0, 2, 3): gamma[c] and beta[c] "
-                             "act at every position of channel c, so each is one number per channel, shape (C,)."),
-        (_bn_part_is(1, lambda g, x, gamma, eps: (g * x).sum(dim=(0, 2, 3))),
-         "dgamma multiplies grad_out by x: gamma scales the NORMALISED x_hat = (x - mean) / sqrt(var + eps), "
-         "so dgamma = (grad_out * x_hat).sum(dim=(0, 2, 3))."),
-        (_bn_variant_dx(mean_path=False, var_path=False),
-         "dx has neither the mean path nor the variance path: you treated the batch mean and variance as constants, "
-         "but both are computed from x, so every x[n, c, h, w] also moves them (two more terms)."),
-        (_bn_variant_dx(var_path=False),
-         "dx has the mean path but not the variance path: the variance also depends on x; "
-         "it adds - x_hat * mean(grad_out * x_hat) (inside the same gamma / sqrt(var + eps) factor)."),
-        (_bn_variant_dx(mean_path=False),
-         "dx has the variance path but not the mean path: the mean depends on x too; "
-         "it adds - mean(grad_out) over (N, H, W) (inside the same gamma / sqrt(var + eps) factor)."),
-        (_bn_variant_dx(reduce="sum"),
-         "your mean and variance paths SUM over (N, H, W) where they should average: the mean and the variance "
-         "divide by n = N*H*W, so do their gradients (mean, not sum)."),
-        (_bn_variant_dx(use_gamma=False), "dx is missing the factor gamma: y = gamma * x_hat + beta, so dL/dx_hat = grad_out * gamma."),
-        (_bn_forward_dx(axes=(2, 3)), "your dx normalises each sample and channel over (H, W) (instance norm): "
-                                      "batch norm's statistics are over (N, H, W), per channel."),
-        (_bn_forward_dx(axes=(1, 2, 3)), "your dx normalises each sample over (C, H, W) (layer norm): "
-                                         "batch norm's statistics are over (N, H, W), per channel."),
-        (_bn_forward_dx(correction=1), "your dx uses the unbiased variance (n - 1): training-mode batch norm "
-                                       "normalises with the biased one (divide by n)."),
-        (_bn_forward_dx(no_eps=True), "you left out eps: the forward divides by sqrt(var + eps), so does the backward."),
+        Symptom("params_not_summed", _params_not_summed,
+                "dgamma and dbeta must be summed over N, H and W (dims 0, 2, 3): gamma[c] and beta[c] "
+                "act at every position of channel c, so each is one number per channel, shape (C,)."),
+        Mistake("dgamma_of_x", lambda grad_out, x, gamma, eps=1e-5: (grad_out * x).sum(dim=(0, 2, 3)),
+                "dgamma multiplies grad_out by x: gamma scales the NORMALISED x_hat = (x - mean) / sqrt(var + eps), "
+                "so dgamma = (grad_out * x_hat).sum(dim=(0, 2, 3)).", part=1),
+        _bn_variant_dx("no_paths", "dx has neither the mean path nor the variance path: you treated the batch mean and "
+                                   "variance as constants, but both are computed from x, so every x[n, c, h, w] also moves "
+                                   "them (two more terms).", mean_path=False, var_path=False),
+        _bn_variant_dx("no_variance_path", "dx has the mean path but not the variance path: the variance also depends on x; "
+                                           "it adds - x_hat * mean(grad_out * x_hat) (inside the same gamma / sqrt(var + eps) "
+                                           "factor).", var_path=False),
+        _bn_variant_dx("no_mean_path", "dx has the variance path but not the mean path: the mean depends on x too; "
+                                       "it adds - mean(grad_out) over (N, H, W) (inside the same gamma / sqrt(var + eps) "
+                                       "factor).", mean_path=False),
+        _bn_variant_dx("paths_summed", "your mean and variance paths SUM over (N, H, W) where they should average: the mean "
+                                       "and the variance divide by n = N*H*W, so do their gradients (mean, not sum).",
+                       reduce="sum"),
+        _bn_variant_dx("no_gamma", "dx is missing the factor gamma: y = gamma * x_hat + beta, so dL/dx_hat = grad_out * gamma.",
+                       use_gamma=False),
+        _bn_forward_dx("instance_norm", "your dx normalises each sample and channel over (H, W) (instance norm): "
+                                        "batch norm's statistics are over (N, H, W), per channel.", axes=(2, 3)),
+        _bn_forward_dx("layer_norm", "your dx normalises each sample over (C, H, W) (layer norm): "
+                                     "batch norm's statistics are over (N, H, W), per channel.", axes=(1, 2, 3)),
+        _bn_forward_dx("unbiased_variance", "your dx uses the unbiased variance (n - 1): training-mode batch norm "
+                                            "normalises with the biased one (divide by n).", correction=1),
+        _bn_forward_dx("no_eps", "you left out eps: the forward divides by sqrt(var + eps), so does the backward.",
+                       no_eps=True),
     ],
     hints=[
         "Recompute the forward first: mean and biased var over (0, 2, 3), std = sqrt(var + eps), and x_hat, x centred by the mean and divided by std. "

@@ -4,11 +4,9 @@ Taught in notebooks/06_data_augmentation.ipynb.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
-from .core import Case, Checker, compare, register
+from .core import Case, Checker, Mistake, Symptom, compare, register
 
 __all__ = ["add_gaussian_noise", "standardize"]
 
@@ -20,14 +18,6 @@ def _test_images() -> list[torch.Tensor]:
     g = torch.Generator().manual_seed(6)
     gray = torch.rand(2, 1, 8, 8, generator=g)
     return [gray, torch.rand(3, 6, 5, generator=g), gray * 0.2 + 0.8]
-
-
-@dataclass(frozen=True)
-class _NoiseSetting:
-    """The expected behaviour of ``AddGaussianNoise(std, clip)`` (what the reference returns)."""
-
-    std: float
-    clip: bool
 
 
 def _noisy(images: torch.Tensor, std: float, clip: bool, scale=lambda s: s, noise=torch.randn_like) -> torch.Tensor:
@@ -45,31 +35,35 @@ def _apply(transform, images: torch.Tensor) -> torch.Tensor:
         return transform(images)
 
 
-def _compare_noise(transform, setting: _NoiseSetting) -> str | None:
+def _noise_call(cls, args, kwargs):
+    """Build the learner's transform and apply it to each test image: the noisy images (or why it could not)."""
+    transform = cls(*args, **kwargs)
     if not callable(transform):
         return f"AddGaussianNoise(std, clip) should build a callable transform; got {type(transform).__name__}"
+    outputs = []
     for k, images in enumerate(_test_images()):
         before = images.clone()
-        where = f"image set {k} of shape {tuple(images.shape)}"
-        try:
-            got = _apply(transform, images)
-        except NotImplementedError:
-            return "not implemented yet: replace the `raise NotImplementedError` line in __call__ with your code"
-        except Exception as err:  # noqa: BLE001 - the learner's error, reported in one line
-            return f"{where}: calling the transform raised {type(err).__name__}: {str(err).strip()[:120]}"
+        outputs.append(_apply(transform, images))
         if not torch.equal(before, images):
-            return f"{where}: the transform changed its input in place; build a new tensor"
-        problem = compare(got, _noisy(images, setting.std, setting.clip), where=where)
-        if problem is not None:
-            return problem
-    return None
+            return f"image set {k} of shape {tuple(images.shape)}: the transform changed its input in place; build a new tensor"
+    return outputs
 
 
-def _matches(transform, setting_args: tuple, setting_kwargs: dict, **variant) -> bool:
-    """Does the learner's transform reproduce a given wrong variant on every test image?"""
-    std, clip = setting_args[0], setting_kwargs.get("clip", True)
-    clip = variant.pop("clip", clip)
-    return all(torch.allclose(_apply(transform, x), _noisy(x, std, clip, **variant)) for x in _test_images())
+def _noise_reference(std, clip=True, **variant):
+    """The noisy test images ``AddGaussianNoise(std, clip)`` must give (``variant``: a mistake's scale or noise)."""
+    return [_noisy(x, float(std), bool(clip), **variant) for x in _test_images()]
+
+
+def _compare_noise(got, expected) -> str | None:
+    if isinstance(got, str):  # what _noise_call found wrong with the transform itself
+        return got
+    if isinstance(got, list) and len(got) == len(expected):
+        for k, (out, want) in enumerate(zip(got, expected)):
+            problem = compare(out, want, where=f"image set {k} of shape {tuple(want.shape)}")
+            if problem is not None:
+                return problem
+        return None
+    return compare(got, expected)
 
 
 def _noise_cases(g: torch.Generator):
@@ -82,32 +76,28 @@ def _noise_cases(g: torch.Generator):
     ]
 
 
-def _clip_of(case) -> bool:
-    return case.kwargs.get("clip", True)
-
-
 def _raw_unclamped_in_range(got, case) -> bool:
-    if _clip_of(case):
-        return False
-    outs = [_apply(got, x) for x in _test_images()]
-    return all(bool(o.min() >= 0) and bool(o.max() <= 1) for o in outs)
+    return (not case.kwargs.get("clip", True) and isinstance(got, list)
+            and all(bool(out.min() >= 0) and bool(out.max() <= 1) for out in got))
 
 
 add_gaussian_noise = register(Checker(
     name="AddGaussianNoise",
-    reference=lambda std, clip=True: _NoiseSetting(float(std), bool(clip)),
+    reference=_noise_reference,
     cases=_noise_cases,
+    call=_noise_call,
     compare=_compare_noise,
     diagnoses=[
-        (lambda got, c: _clip_of(c) and _matches(got, c.args, c.kwargs, clip=False),
-         "the noise is not clipped: with clip=True the result must be clamped back to [0, 1] (x.clamp(0, 1))."),
-        (lambda got, c: _matches(got, c.args, c.kwargs, scale=lambda s: s ** 2),
-         "the noise's spread is std squared: you multiplied by the variance; randn has std 1, so multiply by std itself."),
-        (lambda got, c: _matches(got, c.args, c.kwargs, scale=lambda s: s ** 0.5),
-         "you multiplied by sqrt(std), as if std were a variance: std is already the standard deviation."),
-        (lambda got, c: _matches(got, c.args, c.kwargs, noise=torch.rand_like),
-         "that is uniform noise in [0, std): Gaussian noise comes from torch.randn_like, not torch.rand_like."),
-        (_raw_unclamped_in_range, "with clip=False the values must NOT be clamped (the caller asked for raw noise)."),
+        Mistake("not_clipped", lambda std, clip=True: _noise_reference(std, False),
+                "the noise is not clipped: with clip=True the result must be clamped back to [0, 1] (x.clamp(0, 1))."),
+        Mistake("std_squared", lambda std, clip=True: _noise_reference(std, clip, scale=lambda s: s ** 2),
+                "the noise's spread is std squared: you multiplied by the variance; randn has std 1, so multiply by std itself."),
+        Mistake("sqrt_std", lambda std, clip=True: _noise_reference(std, clip, scale=lambda s: s ** 0.5),
+                "you multiplied by sqrt(std), as if std were a variance: std is already the standard deviation."),
+        Mistake("uniform", lambda std, clip=True: _noise_reference(std, clip, noise=torch.rand_like),
+                "that is uniform noise in [0, std): Gaussian noise comes from torch.randn_like, not torch.rand_like."),
+        Symptom("clamped_anyway", _raw_unclamped_in_range,
+                "with clip=False the values must NOT be clamped (the caller asked for raw noise)."),
     ],
     hints=[
         "Gaussian noise with standard deviation std is torch.randn_like(x) * std; add it to the image.",
@@ -144,16 +134,16 @@ standardize = register(Checker(
     reference=_standardize_reference,
     cases=_standardize_cases,
     diagnoses=[
-        (lambda got, c: torch.allclose(got, (c.args[0] - c.args[1].view(1, -1, 1, 1)) / c.args[2].view(1, -1, 1, 1) ** 2),
-         "you divided by the variance (std squared); standardising divides by the standard deviation."),
-        (lambda got, c: torch.allclose(got, _wrong_axis(*c.args)),
-         "mean/std were broadcast over the width (the last axis), not the channels: reshape them to (1, C, 1, 1)."),
-        (lambda got, c: torch.allclose(got, c.args[0] / c.args[2].view(1, -1, 1, 1) - c.args[1].view(1, -1, 1, 1)),
-         "subtract the mean first, then divide: (x - mean) / std, not x / std - mean."),
-        (lambda got, c: torch.allclose(got, c.args[0] - c.args[1].view(1, -1, 1, 1)),
-         "you only centred the data (x - mean); standardising also divides by std."),
-        (lambda got, c: torch.allclose(got, (c.args[0] - c.args[0].mean()) / c.args[0].std()),
-         "you used the batch's own overall mean/std; use the given per-channel mean and std."),
+        Mistake("divided_by_variance", lambda x, mean, std: (x - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1) ** 2,
+                "you divided by the variance (std squared); standardising divides by the standard deviation."),
+        Mistake("wrong_axis", _wrong_axis,
+                "mean/std were broadcast over the width (the last axis), not the channels: reshape them to (1, C, 1, 1)."),
+        Mistake("divided_first", lambda x, mean, std: x / std.view(1, -1, 1, 1) - mean.view(1, -1, 1, 1),
+                "subtract the mean first, then divide: (x - mean) / std, not x / std - mean."),
+        Mistake("only_centred", lambda x, mean, std: x - mean.view(1, -1, 1, 1),
+                "you only centred the data (x - mean); standardising also divides by std."),
+        Mistake("overall_statistics", lambda x, mean, std: (x - x.mean()) / x.std(),
+                "you used the batch's own overall mean/std; use the given per-channel mean and std."),
     ],
     hints=[
         "Each channel c gets (x[:, c] - mean[c]) / std[c]; do it without a loop by broadcasting.",

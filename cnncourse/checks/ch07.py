@@ -11,14 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from .. import losses
-from .core import Case, Checker, register
+from .core import Case, Checker, Mistake, Symptom, register
 
 __all__ = ["cross_entropy", "focal_loss"]
-
-
-def _close(got, expected, rtol: float = 1e-4) -> bool:
-    return (isinstance(got, torch.Tensor) and got.shape == expected.shape
-            and torch.allclose(got.detach().double(), expected.detach().double(), rtol=rtol, atol=1e-5))
 
 
 def _logit_cases(g: torch.Generator, with_gamma: bool) -> list[Case]:
@@ -46,17 +41,13 @@ def _logit_cases(g: torch.Generator, with_gamma: bool) -> list[Case]:
     return cases
 
 
-def _large(case: Case) -> bool:
-    return case.args[0].abs().max() > 100
+def _overflowed(got, case: Case) -> bool:
+    """inf or nan in the answer on a case with large logits."""
+    return isinstance(got, torch.Tensor) and not bool(torch.isfinite(got).all()) and bool(case.args[0].abs().max() > 100)
 
 
-def _nonfinite(got) -> bool:
-    return isinstance(got, torch.Tensor) and not bool(torch.isfinite(got).all())
-
-
-def _softmax_input_ce(case: Case) -> torch.Tensor:
-    z, t = case.args[:2]
-    return F.cross_entropy(z.softmax(dim=1), t)
+def _per_sample(got, case: Case) -> bool:
+    return got.shape == case.args[1].shape
 
 
 cross_entropy = register(Checker(
@@ -67,20 +58,19 @@ cross_entropy = register(Checker(
              "torch.log_softmax", "torch.Tensor.log_softmax", "torch.Tensor.logsumexp", "torch.nn.CrossEntropyLoss",
              "torch.nn.functional.nll_loss"),
     diagnoses=[
-        (lambda got, c: _nonfinite(got) and _large(c),
-         "inf/nan on large logits: exp(1000) overflows float32. Subtract each row's maximum before exp "
-         "(log-sum-exp trick); it cancels out mathematically."),
-        (lambda got, c: got.shape == c.args[1].shape,
-         "you returned one loss per sample (N,); the loss is their MEAN over the batch (a scalar)."),
-        (lambda got, c: _close(got, F.cross_entropy(*c.args, reduction="sum")),
-         "you summed over the batch; nn.CrossEntropyLoss averages: divide by N (use .mean())."),
-        (lambda got, c: _close(got, _softmax_input_ce(c)),
-         "you applied softmax twice: the inputs are LOGITS. Take log-softmax of the logits directly, "
-         "not of softmax probabilities."),
-        (lambda got, c: _close(got, -F.cross_entropy(*c.args)),
-         "the sign is flipped: the loss is MINUS the log-probability of the true class."),
-        (lambda got, c: _close(got, -F.log_softmax(c.args[0], 1).mean()),
-         "you averaged log-probabilities over ALL classes; pick only the true class's entry (gather)."),
+        Symptom("overflow", _overflowed,
+                "inf/nan on large logits: exp(1000) overflows float32. Subtract each row's maximum before exp "
+                "(log-sum-exp trick); it cancels out mathematically."),
+        Symptom("per_sample", _per_sample, "you returned one loss per sample (N,); the loss is their MEAN over the batch (a scalar)."),
+        Mistake("summed", lambda logits, targets: F.cross_entropy(logits, targets, reduction="sum"),
+                "you summed over the batch; nn.CrossEntropyLoss averages: divide by N (use .mean())."),
+        Mistake("softmax_input", lambda logits, targets: F.cross_entropy(logits.softmax(dim=1), targets),
+                "you applied softmax twice: the inputs are LOGITS. Take log-softmax of the logits directly, "
+                "not of softmax probabilities."),
+        Mistake("sign", lambda logits, targets: -F.cross_entropy(logits, targets),
+                "the sign is flipped: the loss is MINUS the log-probability of the true class."),
+        Mistake("all_classes", lambda logits, targets: -F.log_softmax(logits, 1).mean(),
+                "you averaged log-probabilities over ALL classes; pick only the true class's entry (gather)."),
     ],
     hints=[
         "loss = mean over samples of -log softmax(z)[true class], and log softmax(z) = z - log(sum(exp(z))).",
@@ -92,16 +82,14 @@ cross_entropy = register(Checker(
 ))
 
 
-def _focal_p_gamma(case: Case) -> torch.Tensor:
+def _focal_p_gamma(z, t, gamma) -> torch.Tensor:
     """The mistake: (p_t)^gamma instead of (1 - p_t)^gamma."""
-    z, t, gamma = case.args
     logp = F.log_softmax(z, 1).gather(1, t[:, None]).squeeze(1)
     return (-(logp.exp() ** gamma) * logp).mean()
 
 
-def _focal_on_logit(case: Case) -> torch.Tensor:
+def _focal_on_logit(z, t, gamma) -> torch.Tensor:
     """The mistake: the modulating factor uses the raw logit or log p instead of the probability."""
-    z, t, gamma = case.args
     logp = F.log_softmax(z, 1).gather(1, t[:, None]).squeeze(1)
     return (-((1 - logp) ** gamma) * logp).mean()
 
@@ -111,22 +99,20 @@ focal_loss = register(Checker(
     reference=lambda logits, targets, gamma: losses._focal_loss(logits, targets, gamma),
     cases=lambda g: _logit_cases(g, with_gamma=True),
     diagnoses=[
-        (lambda got, c: _nonfinite(got) and _large(c),
-         "inf/nan on large logits: compute log p with a stable log-softmax (subtract the row maximum), "
-         "then p = exp(log p)."),
-        (lambda got, c: got.shape == c.args[1].shape,
-         "you returned one loss per sample (N,); return their MEAN over the batch (a scalar)."),
-        (lambda got, c: _close(got, losses._focal_loss(*c.args, reduction="sum")),
-         "you summed over the batch; take the mean (divide by N)."),
-        (lambda got, c: _close(got, _focal_p_gamma(c)),
-         "the modulating factor is (1 - p)^gamma, not p^gamma: it must SHRINK the loss of confident, "
-         "correct samples (p near 1)."),
-        (lambda got, c: _close(got, F.cross_entropy(*c.args[:2])),
-         "this is plain cross-entropy: you left out the factor (1 - p_true)^gamma."),
-        (lambda got, c: _close(got, losses._focal_loss(c.args[0].softmax(1), c.args[1], c.args[2])),
-         "you applied softmax twice: the inputs are LOGITS; take log-softmax of them directly."),
-        (lambda got, c: _close(got, _focal_on_logit(c)),
-         "the factor uses log p; it must use the probability p = exp(log p)."),
+        Symptom("overflow", _overflowed,
+                "inf/nan on large logits: compute log p with a stable log-softmax (subtract the row maximum), "
+                "then p = exp(log p)."),
+        Symptom("per_sample", _per_sample, "you returned one loss per sample (N,); return their MEAN over the batch (a scalar)."),
+        Mistake("summed", lambda z, t, gamma: losses._focal_loss(z, t, gamma, reduction="sum"),
+                "you summed over the batch; take the mean (divide by N)."),
+        Mistake("p_gamma", _focal_p_gamma,
+                "the modulating factor is (1 - p)^gamma, not p^gamma: it must SHRINK the loss of confident, "
+                "correct samples (p near 1)."),
+        Mistake("no_factor", lambda z, t, gamma: F.cross_entropy(z, t),
+                "this is plain cross-entropy: you left out the factor (1 - p_true)^gamma."),
+        Mistake("softmax_input", lambda z, t, gamma: losses._focal_loss(z.softmax(1), t, gamma),
+                "you applied softmax twice: the inputs are LOGITS; take log-softmax of them directly."),
+        Mistake("factor_of_log_p", _focal_on_logit, "the factor uses log p; it must use the probability p = exp(log p)."),
     ],
     hints=[
         "Focal loss is cross-entropy with each sample's term multiplied by (1 - p_true)^gamma.",

@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import torch
 
-from .core import Case, Checker, register
+from .core import FLOAT32, Case, Checker, Mistake, Symptom, register
 
 __all__ = ["sgd_momentum_step", "adam_step"]
-
-
-def _close(a, b) -> bool:
-    return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a.double(), b.double(), atol=1e-6, rtol=1e-5, equal_nan=True)
 
 
 # ----------------------------------------------------------------------------- SGD with momentum
@@ -52,8 +48,8 @@ def _sgd_cases(g: torch.Generator):
     return cases
 
 
-def _sgd_variant(case: Case, kind: str):
-    p, g, b, lr, mu = case.args
+def _sgd_variant(kind: str, p, g, b, lr, mu):
+    """One SGD-with-momentum step with a typical mistake: (new param, new buffer)."""
     if kind == "lr_in_buffer":
         nb = mu * b + lr * g
         return p - nb, nb
@@ -76,18 +72,12 @@ def _sgd_variant(case: Case, kind: str):
     raise ValueError(kind)
 
 
-def _sgd_is(kind: str, check_param_only: bool = False):
-    def recognise(got, case):
-        want_p, want_b = _sgd_variant(case, kind)
-        if check_param_only:
-            return _close(got[0], want_p)
-        return _close(got[0], want_p) and _close(got[1], want_b)
-    return recognise
-
-
-def _sgd_swapped(got, case):
-    want_p, want_b = _torch_sgd_step(*case.args)
-    return _close(got[0], want_b) and _close(got[1], want_p)
+def _sgd_mistake(name, kind, message, param_only=False):
+    """The mistake ``kind`` of :func:`_sgd_variant`: the (param, buf) it gives, or only the param."""
+    def wrong(param, grad, buf, lr, momentum):
+        answer = _sgd_variant(kind, param, grad, buf, lr, momentum)
+        return answer[0] if param_only else answer
+    return Mistake(name, wrong, message, part=0 if param_only else None)
 
 
 sgd_momentum_step = register(Checker(
@@ -95,22 +85,24 @@ sgd_momentum_step = register(Checker(
     reference=_torch_sgd_step,
     cases=_sgd_cases,
     diagnoses=[
-        (_sgd_swapped, "you returned (buf, param); return (new_param, new_buf)."),
-        (_sgd_is("lr_in_buffer"),
-         "you used the other momentum convention, v = μ·v + lr·g and p -= v (lr inside the buffer). PyTorch keeps lr "
-         "outside: buf = μ·buf + g, then p -= lr·buf. The two agree only while lr never changes; after an lr drop "
-         "(any scheduler) they step differently."),
-        (_sgd_is("lr_in_buffer_minus"),
-         "that is the textbook velocity form v = μ·v − lr·g, p += v (lr inside the buffer). PyTorch keeps lr outside: "
-         "buf = μ·buf + g, then p -= lr·buf; the two differ as soon as the lr changes."),
-        (_sgd_is("ema"), "you averaged: buf = μ·buf + (1 − μ)·g (that is dampening = momentum). PyTorch's default adds the "
-                         "whole gradient: buf = μ·buf + g."),
-        (_sgd_is("nesterov"), "that is the Nesterov step p -= lr·(g + μ·buf); plain momentum steps along the buffer itself."),
-        (_sgd_is("old_buffer", check_param_only=True),
-         "you stepped with the OLD buffer; update buf = μ·buf + g first, then p -= lr·buf with the new one."),
-        (_sgd_is("plus"), "the step goes the wrong way: subtract, p -= lr·buf (descend the gradient)."),
-        (_sgd_is("no_momentum", check_param_only=True), "the parameter moved by −lr·g only: the step must use the new buffer, "
-                                                        "p -= lr·buf."),
+        Mistake("swapped", lambda *args: _torch_sgd_step(*args)[::-1], "you returned (buf, param); return (new_param, new_buf)."),
+        _sgd_mistake("lr_in_buffer", "lr_in_buffer",
+                     "you used the other momentum convention, v = μ·v + lr·g and p -= v (lr inside the buffer). PyTorch keeps "
+                     "lr outside: buf = μ·buf + g, then p -= lr·buf. The two agree only while lr never changes; after an lr "
+                     "drop (any scheduler) they step differently."),
+        _sgd_mistake("velocity_form", "lr_in_buffer_minus",
+                     "that is the textbook velocity form v = μ·v − lr·g, p += v (lr inside the buffer). PyTorch keeps lr "
+                     "outside: buf = μ·buf + g, then p -= lr·buf; the two differ as soon as the lr changes."),
+        _sgd_mistake("ema", "ema", "you averaged: buf = μ·buf + (1 − μ)·g (that is dampening = momentum). PyTorch's default "
+                                   "adds the whole gradient: buf = μ·buf + g."),
+        _sgd_mistake("nesterov", "nesterov",
+                     "that is the Nesterov step p -= lr·(g + μ·buf); plain momentum steps along the buffer itself."),
+        _sgd_mistake("old_buffer", "old_buffer",
+                     "you stepped with the OLD buffer; update buf = μ·buf + g first, then p -= lr·buf with the new one.",
+                     param_only=True),
+        _sgd_mistake("ascent", "plus", "the step goes the wrong way: subtract, p -= lr·buf (descend the gradient)."),
+        _sgd_mistake("no_momentum", "no_momentum", "the parameter moved by −lr·g only: the step must use the new buffer, "
+                                                   "p -= lr·buf.", param_only=True),
     ],
     hints=[
         "Two lines: first update the buffer from the gradient, then move the parameter along the buffer.",
@@ -157,8 +149,9 @@ def _adam_cases(g: torch.Generator):
     return cases
 
 
-def _adam_variant(case: Case, kind: str):
-    p, g, m, v, t, lr, (b1, b2), eps = case.args
+def _adam_variant(kind: str, p, g, m, v, t, lr, betas, eps):
+    """One Adam step with a typical mistake: (new param, new m, new v)."""
+    b1, b2 = betas
     g2 = g if kind == "not_squared" else g * g
     if kind == "swapped_betas":
         b1, b2 = b2, b1
@@ -176,14 +169,23 @@ def _adam_variant(case: Case, kind: str):
     return new_p, m1, v1
 
 
-def _adam_is(kind: str):
-    def recognise(got, case):
-        want, right = _adam_variant(case, kind), _adam_variant(case, "correct")
-        if kind == "t_from_zero" and case.args[4] == 1:  # 1 - β^0 = 0: a division by zero, with m and v right
-            return not torch.isfinite(got[0]).all() and _close(got[1], right[1]) and _close(got[2], right[2])
-        matches = all(_close(a, b) for a, b in zip(got, want))
-        return matches and not all(_close(a, b) for a, b in zip(want, right))
-    return recognise
+def _adam_mistake(name, kind, message):
+    """The mistake ``kind`` of :func:`_adam_variant`: the (param, m, v) it gives."""
+    def wrong(*args):
+        return _adam_variant(kind, *args)
+    return Mistake(name, wrong, message)
+
+
+def _divided_by_zero_at_step_one(got, case):
+    """On step 1, 1 − β^0 = 0: a param that is not finite while m and v are right."""
+    if case.args[4] != 1:
+        return False
+    right = _torch_adam_step(*case.args)
+    return not torch.isfinite(got[0]).all() and FLOAT32.same((got[1], got[2]), right[1:])
+
+
+_T_FROM_ZERO = ("your bias correction counts t from 0: on the first step 1 − β^0 = 0 and you divide by zero (later steps "
+                "are off by one). t is the number of THIS step, starting at 1: use 1 − β1**t and 1 − β2**t.")
 
 
 adam_step = register(Checker(
@@ -191,19 +193,19 @@ adam_step = register(Checker(
     reference=_torch_adam_step,
     cases=_adam_cases,
     diagnoses=[
-        (_adam_is("t_from_zero"),
-         "your bias correction counts t from 0: on the first step 1 − β^0 = 0 and you divide by zero (later steps are "
-         "off by one). t is the number of THIS step, starting at 1: use 1 − β1**t and 1 − β2**t."),
-        (_adam_is("not_squared"), "the second moment averages the SQUARED gradient: v = β2·v + (1 − β2)·g²."),
-        (_adam_is("returned_hat"), "return the raw moments m and v as the new state, not the bias-corrected m̂ and v̂; "
-                                   "the correction is recomputed from t at every step."),
-        (_adam_is("no_correction"), "no bias correction: m and v start at 0, so early on they are too small; divide by "
-                                    "(1 − β1**t) and (1 − β2**t) before the step."),
-        (_adam_is("only_m"), "you bias-corrected m but not v: v̂ = v / (1 − β2**t) too."),
-        (_adam_is("only_v"), "you bias-corrected v but not m: m̂ = m / (1 − β1**t) too."),
-        (_adam_is("eps_inside"), "eps goes OUTSIDE the square root, as in PyTorch: m̂ / (√v̂ + eps), not m̂ / √(v̂ + eps) "
-                                 "(they differ when gradients are tiny)."),
-        (_adam_is("swapped_betas"), "β1 (0.9) is for the first moment m, β2 (0.999) for the second moment v; yours are swapped."),
+        Symptom("t_from_zero_first_step", _divided_by_zero_at_step_one, _T_FROM_ZERO),
+        _adam_mistake("t_from_zero", "t_from_zero", _T_FROM_ZERO),
+        _adam_mistake("not_squared", "not_squared", "the second moment averages the SQUARED gradient: v = β2·v + (1 − β2)·g²."),
+        _adam_mistake("returned_hat", "returned_hat", "return the raw moments m and v as the new state, not the bias-corrected "
+                                                      "m̂ and v̂; the correction is recomputed from t at every step."),
+        _adam_mistake("no_correction", "no_correction", "no bias correction: m and v start at 0, so early on they are too "
+                                                        "small; divide by (1 − β1**t) and (1 − β2**t) before the step."),
+        _adam_mistake("only_m", "only_m", "you bias-corrected m but not v: v̂ = v / (1 − β2**t) too."),
+        _adam_mistake("only_v", "only_v", "you bias-corrected v but not m: m̂ = m / (1 − β1**t) too."),
+        _adam_mistake("eps_inside", "eps_inside", "eps goes OUTSIDE the square root, as in PyTorch: m̂ / (√v̂ + eps), not "
+                                                  "m̂ / √(v̂ + eps) (they differ when gradients are tiny)."),
+        _adam_mistake("swapped_betas", "swapped_betas",
+                      "β1 (0.9) is for the first moment m, β2 (0.999) for the second moment v; yours are swapped."),
     ],
     hints=[
         "Update both running averages first (m from g, v from g²), then bias-correct them with t, then step.",

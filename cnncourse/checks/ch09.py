@@ -13,19 +13,12 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-import torch
 from torch.optim import lr_scheduler
 
 from ..lessons.learning_rate import make_scheduler, record_lrs
-from .core import Case, Checker, register
+from .core import FLOAT64, Case, Checker, Mistake, register
 
 __all__ = ["warmup_cosine_lr", "step_decay_lr"]
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, torch.Tensor) and a.numel() == 1:
-        a = a.item()
-    return isinstance(a, (int, float)) and not isinstance(a, bool) and math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
 
 
 # ----------------------------------------------------------------------------- warm-up + cosine
@@ -84,16 +77,9 @@ def _wc_variant(kind: str, t, total, warmup, base, low):
     return low + (base - low) * half
 
 
-def _variant_is(variant, kind: str):
-    """A diagnosis: the learner's value equals ``variant(kind, ...)`` on a case where that mistake shows."""
-    def recognise(got, case):
-        want = variant(kind, *case.args)
-        return _same(got, want) and not _same(want, variant("correct", *case.args))
-    return recognise
-
-
-def _wc_is(kind: str):
-    return _variant_is(_wc_variant, kind)
+def _wc_mistake(name, kind, message):
+    """The mistake ``kind`` of :func:`_wc_variant`: the lr it gives for the case's step."""
+    return Mistake(name, lambda *args: _wc_variant(kind, *args), message)
 
 
 warmup_cosine_lr = register(Checker(
@@ -101,24 +87,28 @@ warmup_cosine_lr = register(Checker(
     reference=_torch_warmup_cosine,
     cases=_warmup_cosine_cases,
     diagnoses=[
-        (_wc_is("warmup_t_over_w"),
-         "off-by-one warm-up: your warm-up starts at lr 0 (a wasted step; PyTorch's LinearLR refuses a start "
-         "factor of 0). Step t of the warm-up trains at base_lr·(t + 1)/(warmup_steps + 1)."),
-        (_wc_is("warmup_t1_over_w"),
-         "off-by-one warm-up: base_lr·(step + 1)/warmup_steps reaches the peak one step early. Divide by "
-         "(warmup_steps + 1): the peak is reached at step warmup_steps, the first cosine step."),
-        (_wc_is("no_min_lr"), "min_lr is missing: the cosine goes from base_lr down to min_lr, "
-                              "min_lr + (base_lr − min_lr)·(1 + cos(π·p))/2, not base_lr·(1 + cos(π·p))/2."),
-        (_wc_is("min_added"), "you added min_lr on top of base_lr·(1 + cos)/2, so the first cosine step is above "
-                              "base_lr; scale the cosine by (base_lr − min_lr)."),
-        (_wc_is("cosine_total"), "cosine over the wrong length: after warm-up only total_steps − warmup_steps steps are "
-                                 "left, so p = (step − warmup_steps)/(total_steps − warmup_steps), not /total_steps."),
-        (_wc_is("cosine_not_shifted"), "the cosine must start when the warm-up ends: p = (step − warmup_steps)/"
-                                       "(total_steps − warmup_steps), you used step/(total_steps − warmup_steps)."),
-        (_wc_is("cosine_t_over_total"), "cosine over the wrong length: p = step/total_steps ignores the warm-up; use "
-                                        "p = (step − warmup_steps)/(total_steps − warmup_steps)."),
-        (_wc_is("cosine_minus_one"), "cosine over the wrong length: PyTorch's T_max is total_steps − warmup_steps, so "
-                                     "min_lr would be reached one step AFTER the last step; you divided by one step less."),
+        _wc_mistake("warmup_from_zero", "warmup_t_over_w",
+                    "off-by-one warm-up: your warm-up starts at lr 0 (a wasted step; PyTorch's LinearLR refuses a start "
+                    "factor of 0). Step t of the warm-up trains at base_lr·(t + 1)/(warmup_steps + 1)."),
+        _wc_mistake("warmup_early_peak", "warmup_t1_over_w",
+                    "off-by-one warm-up: base_lr·(step + 1)/warmup_steps reaches the peak one step early. Divide by "
+                    "(warmup_steps + 1): the peak is reached at step warmup_steps, the first cosine step."),
+        _wc_mistake("no_min_lr", "no_min_lr", "min_lr is missing: the cosine goes from base_lr down to min_lr, "
+                                              "min_lr + (base_lr − min_lr)·(1 + cos(π·p))/2, not base_lr·(1 + cos(π·p))/2."),
+        _wc_mistake("min_added", "min_added", "you added min_lr on top of base_lr·(1 + cos)/2, so the first cosine step is "
+                                              "above base_lr; scale the cosine by (base_lr − min_lr)."),
+        _wc_mistake("cosine_over_total", "cosine_total",
+                    "cosine over the wrong length: after warm-up only total_steps − warmup_steps steps are "
+                    "left, so p = (step − warmup_steps)/(total_steps − warmup_steps), not /total_steps."),
+        _wc_mistake("cosine_not_shifted", "cosine_not_shifted",
+                    "the cosine must start when the warm-up ends: p = (step − warmup_steps)/"
+                    "(total_steps − warmup_steps), you used step/(total_steps − warmup_steps)."),
+        _wc_mistake("cosine_ignores_warmup", "cosine_t_over_total",
+                    "cosine over the wrong length: p = step/total_steps ignores the warm-up; use "
+                    "p = (step − warmup_steps)/(total_steps − warmup_steps)."),
+        _wc_mistake("cosine_one_step_short", "cosine_minus_one",
+                    "cosine over the wrong length: PyTorch's T_max is total_steps − warmup_steps, so "
+                    "min_lr would be reached one step AFTER the last step; you divided by one step less."),
     ],
     hints=[
         "Two branches: if step < warmup_steps, a straight line up to base_lr; otherwise a half cosine from base_lr "
@@ -129,8 +119,7 @@ warmup_cosine_lr = register(Checker(
         "1 at total_steps) first; math.cos(math.pi * p) goes from 1 to -1, so shift and halve it to blend from "
         "base_lr down to min_lr.",
     ],
-    atol=1e-12,
-    rtol=1e-6,
+    tol=FLOAT64,
     check_inputs_unchanged=False,
 ))
 
@@ -169,8 +158,9 @@ def _step_variant(kind, epoch, base, size, gamma):
     return base * gamma ** exponent
 
 
-def _step_is(kind: str):
-    return _variant_is(_step_variant, kind)
+def _step_mistake(name, kind, message):
+    """The mistake ``kind`` of :func:`_step_variant`: the lr it gives for the case's epoch."""
+    return Mistake(name, lambda *args: _step_variant(kind, *args), message)
 
 
 step_decay_lr = register(Checker(
@@ -178,15 +168,16 @@ step_decay_lr = register(Checker(
     reference=_torch_step_decay,
     cases=_step_cases,
     diagnoses=[
-        (_step_is("no_floor"), "the lr decays smoothly: epoch/step_size must be an integer division, epoch // step_size "
-                               "(the lr only drops every step_size epochs)."),
-        (_step_is("off_by_one"), "each drop comes one epoch early: epoch 0 trains at base_lr and the first drop is at "
-                                 "epoch step_size; use epoch // step_size, not (epoch + 1) // step_size."),
-        (_step_is("ceil"), "rounding up makes the drops come early (the first already at epoch 1); round down: epoch // step_size."),
-        (_step_is("every_epoch"), "that decays every epoch (ExponentialLR); StepLR decays every step_size epochs: "
-                                  "gamma ** (epoch // step_size)."),
-        (_step_is("times"), "multiply by gamma once per drop: gamma to the POWER of the number of drops, "
-                            "gamma ** (epoch // step_size), not gamma * (epoch // step_size)."),
+        _step_mistake("no_floor", "no_floor", "the lr decays smoothly: epoch/step_size must be an integer division, "
+                                              "epoch // step_size (the lr only drops every step_size epochs)."),
+        _step_mistake("off_by_one", "off_by_one", "each drop comes one epoch early: epoch 0 trains at base_lr and the first "
+                                                  "drop is at epoch step_size; use epoch // step_size, not (epoch + 1) // step_size."),
+        _step_mistake("ceil", "ceil", "rounding up makes the drops come early (the first already at epoch 1); round down: "
+                                      "epoch // step_size."),
+        _step_mistake("every_epoch", "every_epoch", "that decays every epoch (ExponentialLR); StepLR decays every step_size "
+                                                    "epochs: gamma ** (epoch // step_size)."),
+        _step_mistake("times", "times", "multiply by gamma once per drop: gamma to the POWER of the number of drops, "
+                                        "gamma ** (epoch // step_size), not gamma * (epoch // step_size)."),
     ],
     hints=[
         "Count how many drops have happened by this epoch, then multiply base_lr by gamma that many times.",
@@ -194,7 +185,6 @@ step_decay_lr = register(Checker(
         "Raise gamma to the number of drops so far and scale base_lr by it; epochs 0 .. step_size-1 give base_lr "
         "itself.",
     ],
-    atol=1e-12,
-    rtol=1e-6,
+    tol=FLOAT64,
     check_inputs_unchanged=False,
 ))

@@ -15,14 +15,9 @@ import copy
 import torch
 import torch.nn.functional as F
 
-from .core import Case, Checker, compare, register
+from .core import FLOAT64, Case, Checker, Mistake, Symptom, compare, one_of, register
 
 __all__ = ["inverted_dropout", "l2_penalty"]
-
-
-def _same(a, b, atol=1e-6) -> bool:
-    return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
-            and torch.allclose(a.double(), b.double(), atol=atol, rtol=1e-5, equal_nan=True))
 
 
 # ----------------------------------------------------------------------------- inverted dropout
@@ -56,30 +51,29 @@ def _dropout_cases(g: torch.Generator):
     ]
 
 
-def _with_mask(rule: str, scale: str):
-    """A recogniser: got equals x·mask·scale for a wrong mask rule or scale (training cases)."""
-    def recognise(got, case):
-        x, p, training, generator = case.args
+def _masked(rule: str, scale: str):
+    """A Mistake's ``wrong``: x·mask·factor for a wrong mask rule or scale (training cases with 0 < p < 1 only)."""
+    def wrong(x, p, training, generator):
         if not training or not 0 < p < 1:
-            return False
+            return None
         u = _uniform(x, generator)
         masks = {"right": [u < 1 - p, u >= p], "keep_p": [u < p, u >= 1 - p], "other_rule": [u >= p]}[rule]
         factors = {"none": [1.0], "right": [1 / (1 - p)], "times": [1 - p], "keep_p": [1 / p, 1 / (1 - p), 1.0]}[scale]
-        return any(_same(got, x * m.to(x.dtype) * f) for m in masks for f in factors)
-    return recognise
+        return one_of(*(x * m.to(x.dtype) * f for m in masks for f in factors))
+    return wrong
 
 
-def _eval_scaled(got, case):
-    x, p, training, _ = case.args
-    return not training and 0 < p < 1 and (_same(got, x / (1 - p)) or _same(got, x * (1 - p)))
-
-
-def _eval_dropped(got, case):
-    x, p, training, generator = case.args
+def _eval_scaled(x, p, training, generator):
     if training or not 0 < p < 1:
-        return False
-    return _with_mask("right", "right")(got, Case("", (x, p, True, generator))) or \
-        _with_mask("right", "none")(got, Case("", (x, p, True, generator)))
+        return None
+    return one_of(x / (1 - p), x * (1 - p))
+
+
+def _eval_dropped(x, p, training, generator):
+    """Eval mode answered as training mode: the kept values scaled, or not."""
+    if training or not 0 < p < 1:
+        return None
+    return one_of(*_masked("right", "right")(x, p, True, generator), *_masked("right", "none")(x, p, True, generator))
 
 
 def _nan_at_one(got, case):
@@ -91,19 +85,23 @@ inverted_dropout = register(Checker(
     reference=_reference_dropout,
     cases=_dropout_cases,
     diagnoses=[
-        (_nan_at_one, "p = 1 gives NaN: 0 · 1/(1 − p) = 0 · inf = NaN. With p = 1 every element is dropped: return "
-                      "torch.zeros_like(x), as F.dropout(x, 1.0) does."),
-        (_eval_scaled, "in eval mode (training=False) dropout is the identity: return x unchanged. The 1/(1 − p) "
-                       "scaling happens during training, so that nothing needs to change at test time."),
-        (_eval_dropped, "in eval mode (training=False) nothing is dropped: return x unchanged."),
-        (_with_mask("right", "none"), "you forgot the scaling: kept values must be divided by (1 − p) (inverted "
-                                      "dropout), so that the expected value of the output is x."),
-        (_with_mask("right", "times"), "you multiplied the kept values by (1 − p); inverted dropout DIVIDES by (1 − p)."),
-        (_with_mask("other_rule", "right"), "you keep where u ≥ p: that is dropout too (probability 1 − p), but the "
-                                            "check replays your draws with the rule keep = u < 1 − p (torch.bernoulli's); "
-                                            "use that one."),
-        (_with_mask("keep_p", "keep_p"), "you keep each element with probability p; p is the probability to DROP. "
-                                         "Keep where u < 1 − p."),
+        Symptom("nan_at_one", _nan_at_one,
+                "p = 1 gives NaN: 0 · 1/(1 − p) = 0 · inf = NaN. With p = 1 every element is dropped: return "
+                "torch.zeros_like(x), as F.dropout(x, 1.0) does."),
+        Mistake("eval_scaled", _eval_scaled,
+                "in eval mode (training=False) dropout is the identity: return x unchanged. The 1/(1 − p) "
+                "scaling happens during training, so that nothing needs to change at test time."),
+        Mistake("eval_dropped", _eval_dropped, "in eval mode (training=False) nothing is dropped: return x unchanged."),
+        Mistake("no_scaling", _masked("right", "none"),
+                "you forgot the scaling: kept values must be divided by (1 − p) (inverted "
+                "dropout), so that the expected value of the output is x."),
+        Mistake("times_keep", _masked("right", "times"),
+                "you multiplied the kept values by (1 − p); inverted dropout DIVIDES by (1 − p)."),
+        Mistake("other_rule", _masked("other_rule", "right"),
+                "you keep where u ≥ p: that is dropout too (probability 1 − p), but the "
+                "check replays your draws with the rule keep = u < 1 − p (torch.bernoulli's); use that one."),
+        Mistake("keep_p", _masked("keep_p", "keep_p"),
+                "you keep each element with probability p; p is the probability to DROP. Keep where u < 1 − p."),
     ],
     hints=[
         "Three cases: eval mode (return x), p = 1 (return zeros), otherwise draw u = torch.rand(x.shape, "
@@ -145,7 +143,7 @@ def _l2_compare(got, expected):
         return f"returned {type(got).__name__}, expected a 0-d tensor (a differentiable penalty to add to the loss)"
     if got.ndim != 0:
         return f"returned a tensor of shape {tuple(got.shape)}, expected one number (a 0-d tensor): sum over all weights"
-    problem = compare(got.detach().double(), want, atol=1e-9, rtol=1e-6)
+    problem = compare(got.detach().double(), want, FLOAT64)
     if problem:
         return f"penalty {problem}"
     leaves = [leaf for leaf in _leaves(got) if leaf.requires_grad]
@@ -155,7 +153,7 @@ def _l2_compare(got, expected):
     grads = torch.autograd.grad(got, leaves, allow_unused=True)
     for leaf, grad in zip(leaves, grads):
         grad = torch.zeros_like(leaf) if grad is None else grad
-        problem = compare(grad.double(), (weight_decay * leaf.detach()).double(), atol=1e-9, rtol=1e-6)
+        problem = compare(grad.double(), (weight_decay * leaf.detach()).double(), FLOAT64)
         if problem:
             return f"gradient is not λ·w (what SGD's weight_decay adds): {problem}"
     return None
@@ -175,12 +173,12 @@ def _l2_cases(g: torch.Generator):
     ]
 
 
-def _l2_value_is(kind: str):
-    def recognise(got, case):
-        params, wd = case.args
+def _l2_value(kind: str):
+    """A Mistake's ``wrong``: the penalty's value with mistake ``kind`` (0-d, or of shape (1,)), for λ > 0."""
+    def wrong(params, weight_decay):
+        wd, ws = weight_decay, [p.detach().double() for p in params]
         if wd == 0:
-            return False
-        ws = [p.detach().double() for p in params]
+            return None
         values = {
             "unsquared": [wd * sum(torch.norm(w, 2) for w in ws), wd / 2 * sum(torch.norm(w, 2) for w in ws),
                           wd * torch.cat([w.flatten() for w in ws]).norm(), wd / 2 * torch.cat([w.flatten() for w in ws]).norm()],
@@ -188,9 +186,8 @@ def _l2_value_is(kind: str):
             "mean": [wd / 2 * sum(w.pow(2).mean() for w in ws), wd * sum(w.pow(2).mean() for w in ws)],
             "first_only": [wd / 2 * ws[0].pow(2).sum()] if len(ws) > 1 else [],
         }[kind]
-        value = got.detach().double().reshape(()) if isinstance(got, torch.Tensor) and got.numel() == 1 else None
-        return value is not None and any(torch.isclose(value, torch.as_tensor(v), rtol=1e-6, atol=1e-12) for v in values)
-    return recognise
+        return one_of(*(form for v in values for form in (v.reshape(()), v.reshape(1))))
+    return wrong
 
 
 l2_penalty = register(Checker(
@@ -198,15 +195,16 @@ l2_penalty = register(Checker(
     reference=_reference_l2,
     cases=_l2_cases,
     compare=_l2_compare,
+    tol=FLOAT64,
     diagnoses=[
-        (_l2_value_is("unsquared"),
-         "you used the Euclidean norm ‖w‖₂ = torch.norm(w, 2), as the article does. That is √Σw², not Σw²: its gradient "
-         "w/‖w‖ has length 1 whatever the weights, so it is not weight decay. Square it: (w ** 2).sum()."),
-        (_l2_value_is("no_half"),
-         "you forgot the 1/2: the gradient of λ·Σw² is 2λ·w, twice what SGD's weight_decay=λ adds. Use (λ/2)·Σw²."),
-        (_l2_value_is("mean"), "you averaged (w ** 2).mean(); the penalty SUMS w² over every weight."),
-        (_l2_value_is("first_only"), "only the first tensor counted: sum (λ/2)·Σw² over EVERY tensor in params "
-                                     "(SGD's weight_decay decays all of them, biases included)."),
+        Mistake("unsquared", _l2_value("unsquared"),
+                "you used the Euclidean norm ‖w‖₂ = torch.norm(w, 2), as the article does. That is √Σw², not Σw²: its "
+                "gradient w/‖w‖ has length 1 whatever the weights, so it is not weight decay. Square it: (w ** 2).sum()."),
+        Mistake("no_half", _l2_value("no_half"),
+                "you forgot the 1/2: the gradient of λ·Σw² is 2λ·w, twice what SGD's weight_decay=λ adds. Use (λ/2)·Σw²."),
+        Mistake("mean", _l2_value("mean"), "you averaged (w ** 2).mean(); the penalty SUMS w² over every weight."),
+        Mistake("first_only", _l2_value("first_only"), "only the first tensor counted: sum (λ/2)·Σw² over EVERY tensor in "
+                                                       "params (SGD's weight_decay decays all of them, biases included)."),
     ],
     hints=[
         "Weight decay λ adds λ·w to each gradient; which function of w has gradient λ·w?",

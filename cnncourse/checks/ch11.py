@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..lessons.evaluation import early_stopping_by_fit
-from .core import Case, Checker, compare, register
+from .core import EXACT, Case, Checker, Mistake, Symptom, register
 
 __all__ = ["precision_recall_f1", "early_stopping_epochs"]
 
@@ -57,42 +57,20 @@ def _prf_cases(g: torch.Generator):
     ]
 
 
-def _close(a, b) -> bool:
-    return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a.double(), b.double(), atol=1e-6)
+def _prf_variant(kind: str):
+    """A Mistake's ``wrong``: the per-class values a mistake gives ("swapped": the recall as precision, "arithmetic":
+    F1 as (P + R) / 2, "total": precision as C[k, k] over the total count, "averaged": one mean per quantity)."""
+    def wrong(confusion: torch.Tensor):
+        p, r, f = _sklearn_prf(confusion)
+        c = confusion.double()
+        return {"swapped": lambda: r, "arithmetic": lambda: (p + r) / 2, "total": lambda: c.diagonal() / c.sum(),
+                "averaged": lambda: tuple(float(v.mean()) for v in (p, r, f))}[kind]()
+    return wrong
 
 
-def _prf_variant(confusion: torch.Tensor, kind: str):
-    c = confusion.double()
-    tp, cols, rows = c.diagonal(), c.sum(0), c.sum(1)
-    if kind == "nan":
-        p, r = tp / cols, tp / rows
-        return p, r, 2 * p * r / (p + r)
-    p, r, f = _sklearn_prf(confusion)
-    if kind == "swapped":
-        return r, p, f
-    if kind == "arithmetic":
-        return p, r, (p + r) / 2
-    if kind == "total":
-        return tp / c.sum(), tp / c.sum(), f
-    raise ValueError(kind)
-
-
-def _prf_is(kind: str, part: int | None = None):
-    def recognise(got, case):
-        want = _prf_variant(case.args[0], kind)
-        parts = range(3) if part is None else [part]
-        right = _sklearn_prf(case.args[0])
-        if kind == "nan":
-            return any(isinstance(got[i], torch.Tensor) and torch.isnan(got[i]).any() for i in range(3)) and \
-                not any(torch.isnan(r).any() for r in right)
-        return all(_close(got[i], want[i]) for i in parts) and not all(_close(want[i], right[i]) for i in parts)
-    return recognise
-
-
-def _prf_averaged(got, case):
-    right = _sklearn_prf(case.args[0])
-    return all(isinstance(got[i], (float, torch.Tensor)) and torch.as_tensor(got[i]).numel() == 1
-               and math.isclose(float(got[i]), right[i].mean().item(), abs_tol=1e-6) for i in range(3))
+def _nan(got, case):
+    """NaN in the answer (sklearn's values, with zero_division=0, never are)."""
+    return any(isinstance(g, torch.Tensor) and bool(torch.isnan(g).any()) for g in got[:3])
 
 
 precision_recall_f1 = register(Checker(
@@ -100,13 +78,17 @@ precision_recall_f1 = register(Checker(
     reference=_sklearn_prf,
     cases=_prf_cases,
     diagnoses=[
-        (_prf_is("nan"), "a 0/0 gave NaN: a class never predicted has an empty column (and an absent class an empty row). "
-                         "Like sklearn's zero_division=0, make that precision (or recall, F1) 0."),
-        (_prf_is("swapped", part=0), "rows and columns are swapped: rows are TRUE classes, columns PREDICTED ones. Precision "
-                                     "divides the diagonal by the COLUMN sums (everything predicted k), recall by the ROW sums."),
-        (_prf_is("arithmetic", part=2), "F1 is the HARMONIC mean 2·P·R / (P + R), not the arithmetic mean (P + R) / 2."),
-        (_prf_is("total", part=0), "you divided by the total count; precision divides C[k, k] by column k's sum, recall by row k's sum."),
-        (_prf_averaged, "you returned averages over the classes; return one value PER CLASS, tensors of shape (K,)."),
+        Symptom("nan", _nan, "a 0/0 gave NaN: a class never predicted has an empty column (and an absent class an empty "
+                             "row). Like sklearn's zero_division=0, make that precision (or recall, F1) 0."),
+        Mistake("swapped", _prf_variant("swapped"),
+                "rows and columns are swapped: rows are TRUE classes, columns PREDICTED ones. Precision "
+                "divides the diagonal by the COLUMN sums (everything predicted k), recall by the ROW sums.", part=0),
+        Mistake("arithmetic_f1", _prf_variant("arithmetic"),
+                "F1 is the HARMONIC mean 2·P·R / (P + R), not the arithmetic mean (P + R) / 2.", part=2),
+        Mistake("total", _prf_variant("total"),
+                "you divided by the total count; precision divides C[k, k] by column k's sum, recall by row k's sum.", part=0),
+        Mistake("averaged", _prf_variant("averaged"),
+                "you returned averages over the classes; return one value PER CLASS, tensors of shape (K,).", part=(0, 1, 2)),
     ],
     hints=[
         "Everything comes from three vectors: the diagonal (true positives), the column sums and the row sums.",
@@ -150,89 +132,69 @@ def _es_cases(g: torch.Generator):
         Case("patience 1 stops at the first tie", ([0.9, 0.6, 0.5, 0.5, 0.52, 0.49, 0.55, 0.58, 0.61, 0.4], 1)),
         Case("the chapter's sequence, patience 3", ([0.9, 0.6, 0.5, 0.5, 0.52, 0.49, 0.55, 0.58, 0.61, 0.4], 3)),
         Case("min_delta 0.05: small gains do not count", ([1.0, 0.9, 0.86, 0.87, 0.88, 0.5], 2, 0.05)),
-        Case("a NaN loss (diverged) is no improvement", ([1.0, 0.8, nan, nan, 0.5], 2)),
+        Case("a NaN loss (diverged) is no improvement", ([1.0, 0.8, nan, nan, nan, 0.5], 2)),
         Case("a noisy falling curve, patience 2", (noisy, 2)),
     ]
 
 
-def _plain_ints(value):
-    if isinstance(value, (tuple, list)):
-        return tuple(_plain_ints(v) for v in value)
-    if isinstance(value, np.integer) or (isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point()):
-        return int(value)
-    return value
+def _es_mistake(name, message, **mistake):
+    """The mistake of :func:`_simulate` with ``mistake`` (a rule turned the wrong way): the (stop, best) it gives."""
+    def wrong(losses, patience, min_delta=0.0):
+        return _simulate(losses, patience, min_delta, **mistake)
+    return Mistake(name, wrong, message)
 
 
-def _es_compare(got, expected):
-    return compare(_plain_ints(got), expected)
+def _patience_off_by(delta: int):
+    """A Mistake's ``wrong``: early stopping after patience + ``delta`` epochs without improvement."""
+    def wrong(losses, patience, min_delta=0.0):
+        return None if patience + delta < 1 else _simulate(losses, patience, min_delta, stop_after=patience + delta)
+    return wrong
 
 
-def _es_is(**mistake):
-    def recognise(got, case):
-        losses, patience, *rest = case.args
-        min_delta = rest[0] if rest else 0.0
-        want = _simulate(losses, patience, min_delta, **mistake)
-        return _plain_ints(got) == want and want != _simulate(losses, patience, min_delta)
-    return recognise
+def _es_last(losses, patience, min_delta=0.0):
+    stop, best = early_stopping_by_fit(losses, patience, min_delta)
+    return stop, stop
 
 
-def _es_last(got, case):
-    stop, best = early_stopping_by_fit(*case.args)
-    got = _plain_ints(got)
-    return got[0] == stop and got[1] == stop and best != stop
+def _es_zero_based(losses, patience, min_delta=0.0):
+    stop, best = early_stopping_by_fit(losses, patience, min_delta)
+    return stop - 1, best - 1
 
 
-def _es_zero_based(got, case):
-    stop, best = early_stopping_by_fit(*case.args)
-    return _plain_ints(got) == (stop - 1, best - 1)
+def _es_min_delta_ignored(losses, patience, min_delta=0.0):
+    return _simulate(losses, patience, 0.0)
 
 
-def _es_min_delta_ignored(got, case):
-    losses, patience, *rest = case.args
-    return bool(rest) and rest[0] > 0 and _plain_ints(got) == _simulate(losses, patience, 0.0) \
-        and _simulate(losses, patience, 0.0) != _simulate(losses, patience, rest[0])
-
-
-def _es_looked_ahead(got, case):
-    losses = case.args[0]
-    stop, best = early_stopping_by_fit(*case.args)
+def _es_looked_ahead(losses, patience, min_delta=0.0):
+    """The best epoch taken over the WHOLE sequence (NaN never the best); only that item is compared."""
     finite = [v if v == v else math.inf for v in losses]
-    overall = int(np.argmin(finite)) + 1
-    return _plain_ints(got)[1] == overall and overall != best
-
-
-def _patience_off_by_one(delta: int):
-    def recognise(got, case):
-        losses, patience, *rest = case.args
-        if patience + delta < 1:
-            return False
-        min_delta = rest[0] if rest else 0.0
-        want = _simulate(losses, patience, min_delta, stop_after=patience + delta)
-        return _plain_ints(got) == want and want != _simulate(losses, patience, min_delta)
-    return recognise
-
+    return int(np.argmin(finite)) + 1
 
 
 early_stopping_epochs = register(Checker(
     name="early_stopping_epochs",
     reference=early_stopping_by_fit,
     cases=_es_cases,
-    compare=_es_compare,
+    tol=EXACT,
     diagnoses=[
-        (_es_zero_based, "your epochs count from 0; count them from 1, as History.epoch does (the first epoch is epoch 1)."),
-        (_es_is(tie_improves=True),
-         "a tie counted as an improvement; an epoch improves only if its loss is STRICTLY below best − min_delta."),
-        (_patience_off_by_one(+1), "patience is off by one: you stop after patience + 1 epochs without improvement. "
-                                   "Stop as soon as the counter reaches patience."),
-        (_patience_off_by_one(-1), "patience is off by one: you stop after patience − 1 epochs without improvement "
-                                   "(counting the best epoch itself?). Stop when patience epochs IN A ROW failed to improve."),
-        (_es_min_delta_ignored, "min_delta was ignored: an epoch improves only if loss < best − min_delta."),
-        (_es_is(nan_improves=True), "a NaN loss counted as an improvement (`not loss >= best` is True for NaN); test "
-                                    "`loss < best - min_delta`, which is False for NaN."),
-        (_es_last, "you return the LAST epoch as the one to restore; restore_best brings back the BEST epoch, "
-                   "`patience` epochs before the stop."),
-        (_es_looked_ahead, "your best epoch is the minimum of the WHOLE sequence, including epochs after the stop that "
-                           "were never trained; only epochs up to the stop count."),
+        Mistake("zero_based", _es_zero_based,
+                "your epochs count from 0; count them from 1, as History.epoch does (the first epoch is epoch 1)."),
+        _es_mistake("tie_improves", "a tie counted as an improvement; an epoch improves only if its loss is STRICTLY below "
+                                    "best − min_delta.", tie_improves=True),
+        Mistake("patience_plus_one", _patience_off_by(+1),
+                "patience is off by one: you stop after patience + 1 epochs without improvement. "
+                "Stop as soon as the counter reaches patience."),
+        Mistake("patience_minus_one", _patience_off_by(-1),
+                "patience is off by one: you stop after patience − 1 epochs without improvement "
+                "(counting the best epoch itself?). Stop when patience epochs IN A ROW failed to improve."),
+        Mistake("min_delta_ignored", _es_min_delta_ignored, "min_delta was ignored: an epoch improves only if loss < best − min_delta."),
+        _es_mistake("nan_improves", "a NaN loss counted as an improvement (`not loss >= best` is True for NaN); test "
+                                    "`loss < best - min_delta`, which is False for NaN.", nan_improves=True),
+        Mistake("restored_last", _es_last, "you return the LAST epoch as the one to restore; restore_best brings back the "
+                                           "BEST epoch, `patience` epochs before the stop."),
+        Mistake("looked_ahead", _es_looked_ahead, "your best epoch is the minimum of the WHOLE sequence, including epochs "
+                                                  "after the stop that were never trained; only epochs up to the stop count.",
+                part=1),
     ],
     hints=[
         "Walk through the losses once, keeping the best loss so far, its epoch, and a counter of epochs without improvement.",

@@ -26,18 +26,15 @@ Taught in notebooks/12_capstone.ipynb.
 from __future__ import annotations
 
 import contextlib
-import dis
 import functools
 import signal
-import sys
 import threading
 import time
-import types
 
 import torch
 from torch import nn
 
-from .core import Case, Checker, _learner_code, register
+from .core import Case, Checker, Symptom, _resolve, code_uses, register
 
 __all__ = ["train_digit_cnn", "training_digits", "PARAMETER_BUDGET", "TIME_BUDGET", "ACCURACY_TARGET", "HELD_OUT", "STOP_FACTOR"]
 
@@ -129,23 +126,6 @@ def _reference():
 
 # ----------------------------------------------------------------------------- data from outside the call
 
-def _resolved(path: str):
-    """The object at ``path`` if its module is already imported (nothing is imported here), else None."""
-    parts = path.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        module = sys.modules.get(".".join(parts[:cut]))
-        if module is None:
-            continue
-        owner = module
-        try:
-            for name in parts[cut:-1]:
-                owner = getattr(owner, name)
-            return owner, parts[-1], getattr(owner, parts[-1])
-        except AttributeError:
-            return None
-    return None
-
-
 def _is_outside_data(value) -> bool:
     """A data set or a batch of 28×28 images kept in a global or a closure."""
     from ..data import ImageSet, Splits, TensorLoader
@@ -155,88 +135,23 @@ def _is_outside_data(value) -> bool:
     return isinstance(value, torch.Tensor) and value.ndim >= 3 and tuple(value.shape[-2:]) == (28, 28)
 
 
+def _short(path: str) -> str:
+    return path.replace("cnncourse.", "").replace("checks.ch12.", "the check's ")
+
+
+def _outside_value(name: str, value) -> str:
+    return f"`{name}`, {type(value).__name__} from outside the function" if _is_outside_data(value) else ""
+
+
 def outside_data(fn) -> str:
     """What ``fn`` (or a helper of the learner's it calls) uses to get digits it was not given, or "".
 
-    A static look at its code: a loader named as an attribute (``data.load_dataset``), a loader
-    under another name (``grab = data.load_dataset`` in another cell), a data set or a tensor of
-    28×28 images kept in a global or a closure. For a class, its methods are looked at.
+    A static look at its code (:func:`cnncourse.checks.core.code_uses`, the scanner of the forbidden calls): a
+    loader named as an attribute (``data.load_dataset``), a loader under another name (``grab =
+    data.load_dataset`` in another cell), a loader imported, a data set or a tensor of 28×28 images kept in a
+    global or a closure. For a class, its methods are looked at.
     """
-    leaves: dict[str, str] = {}
-    for path in LOADERS:
-        leaves.setdefault(path.rsplit(".", 1)[-1], path)
-    objects = {}
-    for path in LOADERS:
-        found = _resolved(path)
-        if found is not None:
-            objects.setdefault(id(found[2]), path)
-    seen: set[int] = set()
-
-    def short(path: str) -> str:
-        return path.replace("cnncourse.", "").replace("checks.ch12.", "the check's ")
-
-    def scan_function(f) -> str:
-        if not isinstance(f, types.FunctionType) or id(f) in seen or not _learner_code(f.__code__):
-            return ""
-        seen.add(id(f))
-        cells = {}
-        for name, cell in zip(f.__code__.co_freevars, f.__closure__ or ()):
-            with contextlib.suppress(ValueError):
-                cells[name] = cell.cell_contents
-        return scan_code(f.__code__, getattr(f, "__globals__", {}), cells)
-
-    def scan_value(name, value) -> str:
-        if value is None:
-            return ""
-        if id(value) in objects:
-            return short(objects[id(value)]) + (f" (as {name})" if name != objects[id(value)].rsplit(".", 1)[-1] else "")
-        if _is_outside_data(value):
-            return f"`{name}`, {type(value).__name__} from outside the function"
-        if isinstance(value, types.FunctionType):
-            return scan_function(value)
-        if isinstance(value, type):
-            return scan_class(value)
-        return ""
-
-    def scan_class(cls) -> str:
-        if id(cls) in seen:
-            return ""
-        seen.add(id(cls))
-        for attr in vars(cls).values():
-            attr = getattr(attr, "__func__", attr)  # staticmethod, classmethod
-            found = scan_function(attr)
-            if found:
-                return found
-        return ""
-
-    def scan_code(code, namespace, cells) -> str:
-        for ins in dis.get_instructions(code):
-            name = ins.argval if isinstance(ins.argval, str) else None
-            if name is None:
-                continue
-            if ins.opname in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM", "IMPORT_NAME") and name.rsplit(".", 1)[-1] in leaves:
-                return short(leaves[name.rsplit(".", 1)[-1]])
-            if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
-                found = scan_value(name, namespace.get(name))
-            elif ins.opname in ("LOAD_DEREF", "LOAD_CLASSDEREF"):
-                found = scan_value(name, cells.get(name, namespace.get(name)))
-            else:
-                continue
-            if found:
-                return found
-        for const in code.co_consts:
-            if isinstance(const, types.CodeType):
-                found = scan_code(const, namespace, cells)
-                if found:
-                    return found
-        return ""
-
-    try:
-        if isinstance(fn, type):
-            return scan_class(fn)
-        return scan_function(fn)
-    except Exception:  # noqa: BLE001 - code this look cannot read is left to the run-time tripwires
-        return ""
+    return code_uses(fn, LOADERS, short=_short, outside=_outside_value)
 
 
 class _LoadedDigits(BaseException):
@@ -248,13 +163,13 @@ def _tripwires(record: list[str]):
     """While active, the loaders of LOADERS whose modules are imported record their use and raise."""
     patched = []
     for path in LOADERS:
-        found = _resolved(path)
+        found = _resolve(path, import_modules=False)
         if found is None or not callable(found[2]):
             continue
         owner, attr, original = found
 
         def tripwire(*args, _path=path, **kwargs):
-            record.append(_path.replace("cnncourse.", "").replace("checks.ch12.", "the check's "))
+            record.append(_short(_path))
             raise _LoadedDigits(_path)
 
         try:
@@ -511,11 +426,13 @@ train_digit_cnn = register(Checker(
     time_limit=TIME_BUDGET * STOP_FACTOR + 10,
     check_inputs_unchanged=False,
     diagnoses=[
-        (_chance, "that is chance level (10%): the model looks untrained. Does your function run its training loop, "
-                  "and return the model it trained (not a fresh one)? If it does, the training diverged: print the "
-                  "loss every epoch (it should fall well below 2.3); a learning rate too high?"),
-        (_undertrained, f"you used little of the {TIME_BUDGET:g} s: more epochs (or a higher learning rate with a "
-                        f"schedule) fit in the budget."),
+        Symptom("chance", _chance,
+                "that is chance level (10%): the model looks untrained. Does your function run its training loop, "
+                "and return the model it trained (not a fresh one)? If it does, the training diverged: print the "
+                "loss every epoch (it should fall well below 2.3); a learning rate too high?"),
+        Symptom("undertrained", _undertrained,
+                f"you used little of the {TIME_BUDGET:g} s: more epochs (or a higher learning rate with a "
+                f"schedule) fit in the budget."),
     ],
     hints=[
         "Start from the LeNet-like pattern of the course: two blocks of convolution, ReLU and 2×2 max pooling, then "

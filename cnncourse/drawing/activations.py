@@ -16,6 +16,7 @@ from ..lessons.activations import EXPLORER_CHOICES, Curve, activation_curve
 
 __all__ = [
     "draw_curve",
+    "update_curve",
     "draw_all_curves",
     "draw_gradient_norms",
     "draw_seed_scores",
@@ -24,26 +25,59 @@ __all__ = [
 
 
 def draw_curve(c: Curve, ax=None):
-    """f (solid) and f' (dashed) with autograd's f' (dots) on one axis."""
+    """f (solid) and f' (dashed) with autograd's f' (dots) on one axis.
+
+    On a figure of its own (no ``ax``), :func:`update_curve` (``draw_curve.update``) shows
+    another curve in the same figure (the widget does, instead of building a new one per move).
+    """
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(6, 3.4))
     else:
         fig = ax.figure
-    x = c.x.numpy()
     ax.axhline(0, color="0.6", lw=0.8)
     ax.axvline(0, color="0.6", lw=0.8)
-    ax.plot(x, c.f.numpy(), lw=2, label="f(x)")
-    ax.plot(x, c.df.numpy(), "--", lw=2, label="f'(x), closed form")
-    ax.plot(x[::20], c.df_autograd.numpy()[::20], "o", ms=3, color="k", label="f'(x), autograd")
-    knob = f" ({c.knob} = {c.value:.2f})" if c.knob else ""
-    ax.set(title=f"{c.name}{knob}", xlabel="x", ylabel="value", ylim=(-1.6, 3.2))
+    ax.plot([], [], lw=2, label="f(x)", gid="f")
+    ax.plot([], [], "--", lw=2, label="f'(x), closed form", gid="df")
+    ax.plot([], [], "o", ms=3, color="k", label="f'(x), autograd", gid="autograd")
+    ax.set(xlabel="x", ylabel="value", ylim=(-1.6, 3.2))
     ax.grid(alpha=0.3)
+    ax.set_axisbelow(True)  # the grid under the curves
     ax.legend(fontsize=8, loc="upper left")
+    _show_curve(ax, c)
     if own:
-        fig.tight_layout()
+        fig.subplots_adjust(left=0.11, right=0.975, bottom=0.17, top=0.89)  # tight_layout's, fixed for the updates
         plt.close(fig)
     return fig
+
+
+def update_curve(fig, c: Curve) -> tuple | None:
+    """Show curve ``c`` in a figure from :func:`draw_curve`; returns what changed, for
+    :class:`cnncourse.widgets.Explorer` (the curves, title, frame and legend), or None where
+    the x range changed too."""
+    ax = fig.axes[0]
+    xlim = ax.get_xlim()
+    _show_curve(ax, c)
+    if ax.get_xlim() != xlim:
+        return None
+    parts = [a for a in ax.get_lines() if a.get_gid() in ("f", "df", "autograd")]
+    return (*parts, ax.title, *ax.spines.values(), ax.get_legend())  # the legend and frame lie over the curves
+
+
+draw_curve.update = update_curve  # what the widget calls at every move
+
+
+def _show_curve(ax, c: Curve) -> None:
+    """Put curve ``c`` into the lines, title and x range of a :func:`draw_curve` axis."""
+    x = c.x.numpy()
+    lines = {a.get_gid(): a for a in ax.get_lines()}
+    lines["f"].set_data(x, c.f.numpy())
+    lines["df"].set_data(x, c.df.numpy())
+    lines["autograd"].set_data(x[::20], c.df_autograd.numpy()[::20])
+    knob = f" ({c.knob} = {c.value:.2f})" if c.knob else ""
+    ax.set_title(f"{c.name}{knob}")
+    ax.relim()
+    ax.autoscale_view(scaley=False)
 
 
 def draw_all_curves(names: Sequence[str] = EXPLORER_CHOICES, ncols: int = 3):

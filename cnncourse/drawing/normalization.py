@@ -21,6 +21,7 @@ __all__ = [
     "draw_accuracy_sweep",
     "draw_gradient_profiles",
     "draw_stat_noise",
+    "update_stat_noise",
 ]
 
 _NORM_COLORS = {"none": "C0", "batch": "C3", "group": "C2", "layer": "C4", "instance": "C1"}
@@ -133,32 +134,26 @@ def draw_gradient_profiles(profiles: Mapping[tuple[str, float], torch.Tensor], t
 
 
 def draw_stat_noise(result: StatNoise):
-    """Left: the channel-0 mean each sample is normalised with, train vs eval. Right: the mismatch curve."""
-    # 72 dpi and a modest size keep a widget update (compute + draw + PNG) near 150 ms
+    """Left: the channel-0 mean each sample is normalised with, train vs eval. Right: the mismatch curve.
+
+    :func:`update_stat_noise` (``draw_stat_noise.update``) shows another setting in the same
+    figure (the widget does, instead of building a new figure per move); this function is that
+    update on a new figure.
+    """
+    # 72 dpi and a modest size keep a widget update (compute + draw + PNG) fast
     fig, axes = plt.subplots(1, 2 if result.curve else 1, figsize=(9 if result.curve else 4.5, 3.1), dpi=72, squeeze=False)
     ax = axes[0, 0]
-    ev = result.eval_mean
-    both = torch.cat([result.train_mean, ev])
-    spread = max(float(both.abs().max()), 0.05) * 1.05
-    bins = np.linspace(-spread, spread, 41)
-    ax.stairs(np.histogram(result.train_mean.numpy(), bins=bins)[0], bins, fill=True, alpha=0.6,
-              label="training (this batch size)")
-    if torch.allclose(ev, ev[0].expand_as(ev)):
-        ax.axvline(ev[0].item(), color="C1", lw=2, label="evaluation (running mean)")
-    else:
-        ax.stairs(np.histogram(ev.numpy(), bins=bins)[0], bins, lw=2, color="C1", label="evaluation")
-    ax.set(title=f"{KIND_NAMES[result.kind]}, batch size {result.batch_size}: the mean used for channel 0",
-           xlabel="mean used (population std from the population mean)", ylabel="samples")
-    ax.title.set_fontsize(9)
+    ax.stairs([0.0], [0.0, 1.0], fill=True, alpha=0.6, gid="training")
+    ax.axvline(0.0, color="C1", lw=2, gid="evaluation mean")  # batch norm: one running mean for every sample
+    ax.stairs([0.0], [0.0, 1.0], lw=2, color="C1", gid="evaluation")  # the others: each sample's own
+    ax.set(xlabel="mean used (population std from the population mean)", ylabel="samples")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))  # fewer ticks to lay out per redraw:
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))  # ticks are most of a redraw's time
-    ax.legend(fontsize=8, loc="upper left")
     if result.curve:
         ax = axes[0, 1]
         for kind, curve in result.curve.items():
-            style = "o-" if kind == result.kind else ".--"
-            ax.plot(list(curve), list(curve.values()), style, label=KIND_NAMES[kind], markersize=4)
-        ax.plot([result.batch_size], [result.mismatch], "r*", markersize=14, label="this setting")
+            ax.plot(list(curve), list(curve.values()), label=KIND_NAMES[kind], markersize=4, gid=f"curve {kind}")
+        ax.plot([], [], "r*", markersize=14, label="this setting", gid="setting", zorder=6)  # over the legend too
         sizes = sorted({b for curve in result.curve.values() for b in curve})
         ax.set(xscale="log", xlabel="batch size", ylabel="RMS of y_train - y_eval",
                title="train/eval mismatch of the normalised output")
@@ -168,7 +163,60 @@ def draw_stat_noise(result: StatNoise):
         ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
         ax.title.set_fontsize(9)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="upper right")
+        ax.set_axisbelow(True)  # grid under the lines and the star
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.9, wspace=0.25)
+    update_stat_noise(fig, result)
     plt.close(fig)
     return fig
+
+
+def update_stat_noise(fig, result: StatNoise) -> tuple | None:
+    """Show ``result`` in a figure from :func:`draw_stat_noise` (made for a result with the same
+    curves); returns what changed, for :class:`cnncourse.widgets.Explorer`: the histogram panel,
+    the star and the frame around it, or None where the norm changed (the curves' styles)."""
+    ax = fig.axes[0]
+    ev = result.eval_mean
+    both = torch.cat([result.train_mean, ev])
+    spread = max(float(both.abs().max()), 0.05) * 1.05
+    bins = np.linspace(-spread, spread, 41)
+    training = _part(ax, "training")
+    training.set_data(np.histogram(result.train_mean.numpy(), bins=bins)[0], bins)
+    training.set_label("training (this batch size)")
+    one_mean = bool(torch.allclose(ev, ev[0].expand_as(ev)))
+    evaluation = _part(ax, "evaluation mean") if one_mean else _part(ax, "evaluation")
+    _part(ax, "evaluation mean").set_visible(one_mean)
+    _part(ax, "evaluation").set_visible(not one_mean)
+    if one_mean:
+        evaluation.set_xdata([ev[0].item()] * 2)
+        evaluation.set_label("evaluation (running mean)")
+    else:
+        evaluation.set_data(np.histogram(ev.numpy(), bins=bins)[0], bins)
+        evaluation.set_label("evaluation")
+    ax.relim(visible_only=True)
+    ax.autoscale_view()
+    ax.set_title(f"{KIND_NAMES[result.kind]}, batch size {result.batch_size}: the mean used for channel 0", fontsize=9)
+    ax.legend(handles=[training, evaluation], fontsize=8, loc="upper left")
+    if len(fig.axes) == 1:
+        return (ax,)
+    ax = fig.axes[1]
+    same = True
+    for kind in result.curve:
+        line = _part(ax, f"curve {kind}")
+        style = ("o", "-") if kind == result.kind else (".", "--")
+        same = same and (line.get_marker(), line.get_linestyle()) == style
+        line.set_marker(style[0])
+        line.set_linestyle(style[1])
+    star = _part(ax, "setting")
+    star.set_data([result.batch_size], [result.mismatch])
+    if not same or ax.get_legend() is None:
+        ax.legend(fontsize=8, loc="upper right")  # its keys copy the curves' styles
+        return None
+    return (fig.axes[0], star, *ax.spines.values())
+
+
+draw_stat_noise.update = update_stat_noise  # what the widget calls at every move
+
+
+def _part(ax, gid: str):
+    """The artist of ``ax`` drawn with ``gid`` (how an update finds what it changes)."""
+    return next(a for a in ax.get_children() if a.get_gid() == gid)

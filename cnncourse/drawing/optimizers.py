@@ -5,6 +5,7 @@ plotting backend.
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import contourpy
@@ -15,7 +16,7 @@ from matplotlib.collections import LineCollection
 
 from ..lessons.optimizers import LABELS, SURFACES, Trajectory, _contour_grid
 
-__all__ = ['draw_trajectories', 'draw_explore', 'draw_noisy', 'draw_rate_sweep']
+__all__ = ['draw_trajectories', 'draw_explore', 'update_explore', 'draw_noisy', 'draw_rate_sweep']
 
 
 def draw_trajectories(best: dict[str, dict[str, Trajectory]]):
@@ -43,21 +44,76 @@ def draw_trajectories(best: dict[str, dict[str, Trajectory]]):
 
 
 def draw_explore(t: Trajectory):
+    """The widget's figure: the path on its surface (left) and f − f_min per step (right, log scale).
+
+    :func:`update_explore` (``draw_explore.update``) shows another trajectory in the same
+    figure (the widget does, instead of building a new figure per move); this function is that
+    update on a new figure.
+    """
     fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.5, 1]})
     _draw_surface(ax, t.surface)
-    p = t.path.numpy()
-    ax.plot(p[:, 0], p[:, 1], "o-", color="C3", lw=1.2, markersize=2)
-    ax.set_title(f"{LABELS.get(t.optimizer, t.optimizer)} on {t.surface}, lr {t.lr:.3g}")
-    ax_loss.semilogy(np.maximum(t.losses.numpy() - SURFACES[t.surface].f_min, 1e-12), color="C3")
-    ax_loss.axhline(SURFACES[t.surface].tol, color="k", ls=":", lw=1)
+    ax.plot([], [], "o-", color="C3", lw=1.2, markersize=2, gid="path")
+    ax_loss.semilogy([], [], color="C3", gid="loss")
+    ax_loss.axhline(1.0, color="k", ls=":", lw=1, gid="tolerance")
     ax_loss.set(xlabel="step", ylabel="f(p) − f(minimum)", title="loss per step")
     ax_loss.grid(alpha=0.3)
-    # a few major ticks and no minor ones: a log axis's tick search is a large share of each redraw
+    ax_loss.set_axisbelow(True)  # grid and ticks under the lines
+    # a few major ticks, no minor ones, labels without mathtext: a log axis's tick search and
+    # parsing "$10^{-3}$" anew at every redraw were most of an update
     ax_loss.yaxis.set_major_locator(matplotlib.ticker.LogLocator(numticks=5))
+    ax_loss.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_power_of_ten))
     ax_loss.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.14, top=0.9, wspace=0.28)  # tight_layout: 5x slower
+    fig.subplots_adjust(left=0.065, right=0.98, bottom=0.14, top=0.9, wspace=0.28)  # tight_layout: 5x slower
+    update_explore(fig, t)
     plt.close(fig)  # shown once, as the return value
     return fig
+
+
+def update_explore(fig, t: Trajectory) -> tuple | None:
+    """Show trajectory ``t`` in a figure from :func:`draw_explore`; returns what changed, for
+    :class:`cnncourse.widgets.Explorer`, or None where more changed (the surface, the steps).
+
+    The step axis spans all of the run's steps even when it diverged early (its line stops
+    there), so every move is read on the same axis and only the loss axis moves.
+    """
+    ax, ax_loss = fig.axes
+    same = not _set_surface(ax, t.surface)
+    path, loss, tolerance = _part(ax, "path"), _part(ax_loss, "loss"), _part(ax_loss, "tolerance")
+    p = t.path.numpy()
+    path.set_data(p[:, 0], p[:, 1])
+    ax.set_title(f"{LABELS.get(t.optimizer, t.optimizer)} on {t.surface}, lr {t.lr:.3g}")
+    losses = np.maximum(t.losses.numpy() - SURFACES[t.surface].f_min, 1e-12)
+    loss.set_data(np.arange(len(losses)), losses)
+    tolerance.set_ydata([SURFACES[t.surface].tol] * 2)
+    steps = len(losses) - 1
+    xlim = (-0.05 * steps, 1.05 * steps)  # matplotlib's default margins
+    same = same and ax_loss.get_xlim() == xlim
+    ax_loss.set_xlim(xlim)
+    ax_loss.relim()
+    ax_loss.autoscale_view(scalex=False)
+    if not same:
+        return None
+    # the spines too: drawn over the lines that reach them (and the grid under the lines)
+    return (path, *ax.spines.values(), ax.title, loss, tolerance, ax_loss.yaxis, *ax_loss.spines.values())
+
+
+draw_explore.update = update_explore  # what the widget calls at every move
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_of_ten(value: float, _position=None) -> str:
+    """A log axis's tick label: "10⁻³" for 0.001 (plain text; the default "$10^{-3}$" is mathtext, slow to redraw)."""
+    exponent = math.log10(value) if value > 0 else math.nan
+    if not math.isfinite(exponent) or abs(exponent - round(exponent)) > 1e-9:
+        return f"{value:g}"
+    return "10" + str(int(round(exponent))).translate(_SUPERSCRIPT)
+
+
+def _part(ax, gid: str):
+    """The artist of ``ax`` drawn with ``gid`` (how an update finds what it changes)."""
+    return next(a for a in ax.get_children() if a.get_gid() == gid)
 
 
 def draw_noisy(runs: dict[str, Trajectory], window: int | None = None):
@@ -117,11 +173,29 @@ def _level_lines(surface: str, levels: int = 12) -> tuple:
 
 
 def _draw_surface(ax, surface: str) -> None:
+    """The surface ``surface`` on ``ax``: a shaded image of log10(f − f_min), level lines, minimum and start."""
+    # an image plus cached level lines: much faster to redraw than contourf
+    ax.imshow(np.zeros((2, 2)), origin="lower", cmap="Greys", alpha=0.45, aspect="auto", gid="surface")
+    ax.add_collection(LineCollection([], colors="grey", linewidths=0.4, gid="levels"))
+    ax.plot([], [], "k*", markersize=12, label="minimum", gid="minimum")
+    ax.plot([], [], "ko", markersize=5, gid="start")
+    ax.set(xlabel="x", ylabel="y")
+    _set_surface(ax, surface)
+
+
+def _set_surface(ax, surface: str) -> bool:
+    """Point the artists of :func:`_draw_surface` on ``ax`` at surface ``surface``; False if they already were."""
+    image = _part(ax, "surface")
+    if image.get_label() == surface:  # the image's label records the surface it shows
+        return False
     surf = SURFACES[surface]
     _, _, logz = _contour_grid(surface)
-    # a shaded image of log10(f − f_min) plus cached level lines: much faster to redraw than contourf
-    ax.imshow(logz, extent=(*surf.xlim, *surf.ylim), origin="lower", cmap="Greys", alpha=0.45, aspect="auto")
-    ax.add_collection(LineCollection(_level_lines(surface), colors="grey", linewidths=0.4))
-    ax.plot(*surf.minimum, "k*", markersize=12, label="minimum")
-    ax.plot(*surf.start, "ko", markersize=5)
-    ax.set(xlim=surf.xlim, ylim=surf.ylim, xlabel="x", ylabel="y")
+    image.set_label(surface)
+    image.set_data(logz)
+    image.set_extent((*surf.xlim, *surf.ylim))
+    image.autoscale()  # the colour range of this surface's values
+    _part(ax, "levels").set_segments(_level_lines(surface))
+    _part(ax, "minimum").set_data([surf.minimum[0]], [surf.minimum[1]])
+    _part(ax, "start").set_data([surf.start[0]], [surf.start[1]])
+    ax.set(xlim=surf.xlim, ylim=surf.ylim)
+    return True

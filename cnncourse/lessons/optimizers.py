@@ -172,29 +172,37 @@ def trajectories(optimizer_name: str, lrs: Sequence[float], momentum: float = 0.
     points = first.repeat(k, 1).requires_grad_(True)                             # (K, 2)
     lr = float(lrs[0]) if impl == "torch" else torch.tensor(lrs, dtype=torch.float64).unsqueeze(1)  # (K, 1)
     opt = make_optimizer(optimizer_name, [points], lr=lr, momentum=momentum, betas=betas, alpha=alpha, impl=impl)
-    path = torch.empty(steps + 1, k, 2, dtype=torch.float64)
-    losses = torch.full((steps + 1, k), math.inf, dtype=torch.float64)
-    alive = torch.ones(k, dtype=torch.bool)
-    last = first.repeat(k, 1)
+    seen = torch.empty(steps + 1, k, 2, dtype=torch.float64)                     # every step's points and losses,
+    seen_losses = torch.empty(steps + 1, k, dtype=torch.float64)                 # divergence sorted out after the loop
     generator = torch.Generator().manual_seed(int(seed)) if noise else None
     for step in range(steps + 1):
         loss = surf.fn(points)                                                   # (K,)
         with torch.no_grad():
-            alive &= torch.isfinite(loss) & (loss < 1e12)
-            last = torch.where(alive.unsqueeze(1), points, last)
-            path[step] = last
-            losses[step] = torch.where(alive, loss, math.inf)
-        if step == steps or not alive.any():
-            path[step + 1:] = last
-            break
+            seen[step] = points
+            seen_losses[step] = loss
+        if step == steps or (step % 10 == 0 and not _finite(seen_losses[step]).any()):
+            break                                                                # every run left the finite numbers
         opt.zero_grad()
         loss.sum().backward()                                                    # row k's gradient is ∇f(row k)
         if noise:
             with torch.no_grad():
                 points.grad.add_(noise * torch.randn(points.shape, generator=generator, dtype=torch.float64))
         opt.step()
+    ran = step + 1
+    # a run is alive up to its first non-finite (or huge) loss; from there on its path stays at
+    # its last point before it (the start if none) and its losses are inf
+    alive_steps = _finite(seen_losses[:ran]).long().cumprod(dim=0).sum(dim=0)   # (K,)
+    t = torch.arange(steps + 1).unsqueeze(1)                                     # (steps + 1, 1)
+    shown = torch.minimum(t, (alive_steps - 1).clamp(min=0))                     # (steps + 1, K): the step shown
+    path = seen.gather(0, shown.unsqueeze(-1).expand(-1, -1, 2))
+    losses = torch.where(t < alive_steps, seen_losses.gather(0, shown), math.inf)
     return [Trajectory(optimizer_name, surf.name, float(lrs[i]), path[:, i].clone(), losses[:, i].clone(),
-                       not bool(alive[i])) for i in range(k)]
+                       bool(alive_steps[i] < ran)) for i in range(k)]
+
+
+def _finite(loss: Tensor) -> Tensor:
+    """Which losses count as a run still going: finite and below 1e12."""
+    return torch.isfinite(loss) & (loss < 1e12)
 
 
 def steps_to_tolerance(traj: Trajectory, tol: float | None = None) -> int | None:

@@ -13,7 +13,8 @@ run); in ``smoke`` (CI: one epoch, tiny data) verdicts are recorded, not compare
 written at once to ``<course home>/outputs/claims/<notebook stem>.json``; ``make site`` gathers
 those files into ``site/claims.json`` and a table on the index page.
 
-Taught in every chapter's "evidence" sections; the rule lives in :mod:`cnncourse.stats`.
+Taught in every chapter's "evidence" sections; the rule lives in :mod:`cnncourse.stats`. The fixed
+words it prints come from the message catalogue (:mod:`cnncourse.i18n`); verdict words and ids do not change.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from .i18n import columns, ljust, message
 from .runtime import Profile, output_dir
 from .stats import VERDICTS, Verdict
 
@@ -149,12 +151,12 @@ class Ledger:
         self._save()
         out = self._file or sys.stdout
         if not self.compares:
-            print(f"[{claim_id}] {word} (smoke run: recorded, not compared with the text)", file=out)
+            print(message("claims.recorded_smoke", id=claim_id, verdict=word), file=out)
         elif word == expected:
-            print(f"[{claim_id}] {word}, as the text says", file=out)
+            print(message("claims.as_text_says", id=claim_id, verdict=word), file=out)
         else:
-            print(f"⚠ [{claim_id}] this run measured '{word}' but the text says '{expected}': "
-                  f"the prose below is wrong for this run ({summary})", file=self._file or sys.stderr)
+            print(message("claims.differs", id=claim_id, verdict=word, expected=expected, summary=summary),
+                  file=self._file or sys.stderr)
         return entry
 
     def missing(self) -> list[str]:
@@ -165,14 +167,16 @@ class Ledger:
     def table(self) -> str:
         """One line per recorded claim: id, verdict, what the text says, summary."""
         if not self.records:
-            return "(no claims recorded)"
+            return message("claims.table_none")
         width = max(len(r["id"]) for r in self.records)
-        lines = [f"{'claim':<{width}}  {'verdict':<10} {'text says':<10} summary"]
+        verdict, says = (max(10, columns(message(f"claims.table_{k}"))) for k in ("verdict", "text_says"))
+        lines = [f"{ljust(message('claims.table_claim'), width)}  {ljust(message('claims.table_verdict'), verdict)} "
+                 f"{ljust(message('claims.table_text_says'), says)} {message('claims.table_summary')}"]
         for r in self.records:
-            lines.append(f"{r['id']:<{width}}  {r['verdict']:<10} {r['expected']:<10} {r['summary']}")
+            lines.append(f"{r['id']:<{width}}  {r['verdict']:<{verdict}} {r['expected']:<{says}} {r['summary']}")
         missing = self.missing()
         if missing:
-            lines.append(f"not recorded: {', '.join(missing)}")
+            lines.append(message("claims.table_missing", ids=", ".join(missing)))
         return "\n".join(lines)
 
     def _save(self) -> None:

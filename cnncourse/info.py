@@ -4,6 +4,7 @@ The first code cell of every notebook (generated from ``tools/bootstrap_cell.py`
 cnncourse when it is missing, then calls :func:`require` and :func:`describe`;
 ``cnncourse info`` prints the same report. A learner who asks for help pastes that block:
 versions, platform (local, Colab, Kaggle), GPU (and how to get one there), profile, data.
+Its words come from the message catalogue (:mod:`cnncourse.i18n`): Chinese with ``CNNCOURSE_LANG=zh``.
 """
 from __future__ import annotations
 
@@ -11,23 +12,38 @@ import os
 import platform
 import shutil
 import sys
+from collections.abc import Mapping
 from importlib import metadata
 
 import torch
 from packaging.version import InvalidVersion, Version
 
 from . import __version__
+from .i18n import columns, ljust, message
 from .data import available_datasets
 from .runtime import checkout_dir, device, device_words, profile
 
 __all__ = ["GPU_ADVICE", "platform_name", "gpu_words", "describe", "require", "upgrade_advice"]
 
-# The one thing to do to get a GPU, per platform.
-GPU_ADVICE = {
-    "Colab": "Runtime > Change runtime type > a GPU (e.g. T4), then run the notebook again",
-    "Kaggle": "Settings > Accelerator > GPU (needs a phone-verified account), then run the notebook again",
-    "local": "open this notebook on Colab or Kaggle (the links under its title)",
-}
+class _Messages(Mapping):
+    """A read-only mapping whose values are catalogue messages, in the language active when read."""
+
+    def __init__(self, keys: dict[str, str]):
+        self._keys = keys
+
+    def __getitem__(self, name: str) -> str:
+        return message(self._keys[name])
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+# The one thing to do to get a GPU, per platform (its words: cnncourse/messages/*.json).
+GPU_ADVICE = _Messages({"Colab": "info.gpu_advice_colab", "Kaggle": "info.gpu_advice_kaggle",
+                        "local": "info.gpu_advice_local"})
 
 
 def platform_name() -> str:
@@ -43,16 +59,17 @@ def gpu_words(where: str | None = None) -> str:
     """Whether torch sees a GPU, in words; if not, the one thing to do to get one on ``where``."""
     if torch.cuda.is_available():
         count = torch.cuda.device_count()
-        return f"yes: {count} x {torch.cuda.get_device_name(0)}" if count > 1 else f"yes: {torch.cuda.get_device_name(0)}"
+        name = torch.cuda.get_device_name(0)
+        return message("info.gpu_yes_many", count=count, name=name) if count > 1 else message("info.gpu_yes", name=name)
     backend = getattr(torch.backends, "mps", None)
     if backend is not None and backend.is_available():
-        return "yes: Apple GPU (mps)"
+        return message("info.gpu_mps")
     where = where or platform_name()
     if where == "local" and shutil.which("nvidia-smi") and torch.version.cuda is None:
-        advice = "this torch is a CPU build: install a CUDA build (pytorch.org/get-started), then restart the kernel"
+        advice = message("info.gpu_cpu_build")
     else:
         advice = GPU_ADVICE.get(where, GPU_ADVICE["local"])
-    return f"none visible; to get one: {advice}"
+    return message("info.gpu_none", advice=advice)
 
 
 def _version_of(distribution: str) -> str:
@@ -60,30 +77,35 @@ def _version_of(distribution: str) -> str:
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
-        return "not installed"
+        return message("info.not_installed")
 
 
 def describe(file=None) -> dict:
-    """Print (and return) versions, platform, GPU, device, profile and which data sets are available."""
+    """Print (and return) versions, platform, GPU, device, profile and which data sets are available.
+
+    The returned dict's keys are fixed names; its values are the printed words (in the active language).
+    """
     where = platform_name()
     prof = profile()
     os_words = f"{platform.system()} {platform.machine()}".strip()
+    data = available_datasets()
     report = {
         "cnncourse": __version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torchvision": _version_of("torchvision"),
-        "platform": where if where != "local" else f"local ({os_words})",
+        "platform": where if where != "local" else message("info.platform_local", system=os_words),
         "gpu": gpu_words(where),
         "device": device_words(device()),
         "profile": f"{prof.name} (epochs={prof.epochs}, batch_size={prof.batch_size}, "
-        f"train_size={prof.train_size or 'all'})",
+        f"train_size={prof.train_size or message('info.train_size_all')})",
         "threads": torch.get_num_threads(),
-        "data": ", ".join(f"{k}: {v}" for k, v in available_datasets().items()),
+        "data": ", ".join(f"{k}: {message('info.data_' + v.replace(' ', '_'))}" for k, v in data.items()),
     }
-    width = max(map(len, report))
+    labels = {key: message(f"info.label_{key}") for key in report}
+    width = max(map(columns, labels.values()))
     for key, value in report.items():
-        print(f"{key:<{width}} : {value}", file=file or sys.stdout)
+        print(f"{ljust(labels[key], width)} : {value}", file=file or sys.stdout)
     return report
 
 
@@ -98,8 +120,8 @@ def upgrade_advice(version: str) -> str:
     """What to run to get cnncourse ``version``: the checkout's own install if there is one, else pip."""
     checkout = checkout_dir()
     if checkout is not None:
-        return f'run `python -m pip install -e "{checkout}"` (or `make lab`)'
-    return f'run `python -m pip install --upgrade "cnncourse>={version}"` (in a notebook: `%pip install ...`)'
+        return message("info.advice_checkout", checkout=checkout)
+    return message("info.advice_pip", version=version)
 
 
 def require(version: str, file=None) -> bool:
@@ -110,11 +132,8 @@ def require(version: str, file=None) -> bool:
     """
     needed, installed = _parse(version), _parse(__version__)
     if installed >= needed:
-        print(f"cnncourse {__version__} (this notebook needs >= {version}) ✓", file=file or sys.stdout)
+        print(message("info.require_ok", installed=__version__, needed=version), file=file or sys.stdout)
         return True
-    print(
-        f"✗ this notebook needs cnncourse >= {version} but {__version__} is installed: "
-        f"{upgrade_advice(version)}, then restart the kernel.",
-        file=file or sys.stdout,
-    )
+    print(message("info.require_old", installed=__version__, needed=version, advice=upgrade_advice(version)),
+          file=file or sys.stdout)
     return False

@@ -10,6 +10,7 @@ import html
 import math
 import numbers
 
+from .i18n import message
 __all__ = ["KEY_NUMBERS_MIME", "key_numbers", "format_value"]
 
 KEY_NUMBERS_MIME = "application/vnd.cnncourse.key-numbers+json"
@@ -25,8 +26,10 @@ def format_value(value) -> str:
     return f"{value:.4g}" if math.isfinite(value) else str(value)
 
 
-def key_numbers(title: str = "What we measured", **values) -> dict:
-    """Show ``values`` as a table titled ``title`` and return them as plain Python values."""
+def key_numbers(title: str | None = None, **values) -> dict:
+    """Show ``values`` as a table titled ``title`` (default: "What we measured", in the active language)
+    and return them as plain Python values."""
+    title = message("report.title") if title is None else title
     if not values:
         raise ValueError("key_numbers needs at least one name=value pair")
     plain = {name: (float(v) if isinstance(v, numbers.Real) and not isinstance(v, (bool, numbers.Integral)) else v)

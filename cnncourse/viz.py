@@ -4,17 +4,31 @@ Every function takes tensors (never a model to move around), draws on a new figu
 the ``ax`` given) and returns the figure, so notebooks show it and tests can inspect it.
 A figure the function created is closed before it is returned: the notebook shows the
 returned figure once, instead of once more from the inline backend's list of open figures.
+
+The words these functions draw ("epoch", "loss", "predicted", ...) come from the message
+catalogue through :func:`label`: in Chinese (``CNNCOURSE_LANG=zh``) where matplotlib finds a CJK
+font (:func:`cjk_font`; Debian: ``apt-get install fonts-noto-cjk``), which is then added to the font
+fallback, and in English where it finds none, so a label never draws as boxes.
 """
 from __future__ import annotations
 
 import math
+import re
+from functools import lru_cache
+from pathlib import Path
 from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from . import i18n
+
 __all__ = [
+    "CJK_FONTS",
+    "cjk_font",
+    "label",
+    "language_fonts",
     "show_images",
     "show_kernels",
     "show_feature_maps",
@@ -24,6 +38,60 @@ __all__ = [
     "plot_confusion_matrix",
     "LivePlot",
 ]
+
+
+# Fonts with Chinese glyphs matplotlib may find, best first. Debian's fonts-noto-cjk is one .ttc file
+# whose first face, the one matplotlib reads, is "Noto Sans CJK JP" (it has every Chinese character).
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "Noto Sans CJK JP",
+             "Noto Sans CJK TC", "Noto Sans CJK KR", "Noto Serif CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei",
+             "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Hiragino Sans GB",
+             "Arial Unicode MS")
+_CJK_FILE = re.compile(r"cjk|sourcehan|wqy|notosanssc|msyh|simhei|pingfang|hiragino", re.IGNORECASE)
+
+
+@lru_cache(maxsize=None)
+def cjk_font() -> str | None:
+    """The family name of an installed font with Chinese glyphs (see :data:`CJK_FONTS`), or None."""
+    from matplotlib import font_manager
+
+    def known():
+        names = {entry.name for entry in font_manager.fontManager.ttflist}
+        return next((name for name in CJK_FONTS if name in names), None)
+
+    found = known()
+    if found is None:  # installed after matplotlib cached its font list: read the system's font files once
+        for path in font_manager.findSystemFonts():
+            if _CJK_FILE.search(Path(path).name):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        found = known()
+    return found
+
+
+def language_fonts() -> bool:
+    """Whether figures can draw the active language's words. For Chinese, with a CJK font installed, adds
+    it to matplotlib's font fallback (``font.family``, after the default font, which keeps drawing Latin
+    text); a figure created after this draws Chinese. Runs when this module is imported."""
+    if i18n.language() != "zh":
+        return True
+    font = cjk_font()
+    if font is None:
+        return False
+    families = list(plt.rcParams["font.family"])
+    if font not in families:
+        plt.rcParams["font.family"] = families + [font]
+    return True
+
+
+def label(key: str) -> str:
+    """The catalogue's words for figure label ``key`` ("figure.epoch"): in the active language where
+    :func:`language_fonts` says it can be drawn, else in English (never boxes)."""
+    return i18n.message(key, lang=i18n.language() if language_fonts() else i18n.DEFAULT)
+
+
+language_fonts()  # the Chinese notebooks set CNNCOURSE_LANG in their first cell, before importing this
 
 
 def _to_hwc(img: torch.Tensor) -> np.ndarray:
@@ -87,7 +155,7 @@ def show_images(
 
 
 def show_kernels(weight: torch.Tensor, ncols: int | None = None, title: str | None = "kernels"):
-    """Convolution kernels (C_out, C_in, K, K): one tile per output channel.
+    """Convolution kernels (C_out, C_in, K, K): one tile per output channel (the default title in the learner's language).
 
     One input channel: a diverging map (blue negative, red positive, white zero).
     Three input channels: shown as colour images, each rescaled to [0, 1].
@@ -95,7 +163,7 @@ def show_kernels(weight: torch.Tensor, ncols: int | None = None, title: str | No
     w = weight.detach().float().cpu()
     if w.ndim != 4:
         raise ValueError(f"show_kernels expects a conv weight (C_out, C_in, K, K); got {tuple(w.shape)}")
-    fig, axes = _grid(w.shape[0], ncols, cell=1.0, title=title)
+    fig, axes = _grid(w.shape[0], ncols, cell=1.0, title=label("figure.kernels") if title == "kernels" else title)
     limit = w.abs().max().item() or 1.0
     for k, ax in zip(w, axes):
         if k.shape[0] == 3:
@@ -133,13 +201,14 @@ def plot_history(history, title: str | None = None, axes=None):
     ax_loss, ax_acc = axes
     for ax in axes:
         ax.clear()
-    ax_loss.plot(history.epoch, history.train_loss, "o-", label="train")
-    ax_acc.plot(history.epoch, history.train_acc, "o-", label="train")
+    train, epoch, loss, accuracy = (label(f"figure.{k}") for k in ("train", "epoch", "loss", "accuracy"))
+    ax_loss.plot(history.epoch, history.train_loss, "o-", label=train)
+    ax_acc.plot(history.epoch, history.train_acc, "o-", label=train)
     if history.val_loss:
-        ax_loss.plot(history.epoch, history.val_loss, "s-", label="validation")
-        ax_acc.plot(history.epoch, history.val_acc, "s-", label="validation")
-    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+        ax_loss.plot(history.epoch, history.val_loss, "s-", label=label("figure.validation"))
+        ax_acc.plot(history.epoch, history.val_acc, "s-", label=label("figure.validation"))
+    ax_loss.set(xlabel=epoch, ylabel=loss, title=loss)
+    ax_acc.set(xlabel=epoch, ylabel=accuracy, title=accuracy)
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend()
@@ -156,9 +225,9 @@ def plot_histories(histories: dict, metric: str = "val_acc", title: str | None =
         fig, ax = plt.subplots(figsize=(6, 3.5))
     else:
         fig = ax.figure
-    for label, h in histories.items():
-        ax.plot(h.epoch, getattr(h, metric), "o-", label=str(label), markersize=3)
-    ax.set(xlabel="epoch", ylabel=metric.replace("_", " "), title=title or metric)
+    for name, h in histories.items():
+        ax.plot(h.epoch, getattr(h, metric), "o-", label=str(name), markersize=3)
+    ax.set(xlabel=label("figure.epoch"), ylabel=metric.replace("_", " "), title=title or metric)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -175,8 +244,8 @@ def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor, num_classe
     return torch.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
-def plot_confusion_matrix(cm: torch.Tensor, classes: Sequence[str] | None = None, title: str = "confusion matrix", ax=None):
-    """Draw a confusion matrix with counts in the cells."""
+def plot_confusion_matrix(cm: torch.Tensor, classes: Sequence[str] | None = None, title: str | None = None, ax=None):
+    """Draw a confusion matrix with counts in the cells (``title`` None: "confusion matrix", in the learner's language)."""
     cm = torch.as_tensor(cm).cpu()
     k = cm.shape[0]
     classes = list(classes) if classes is not None else [str(i) for i in range(k)]
@@ -194,7 +263,8 @@ def plot_confusion_matrix(cm: torch.Tensor, classes: Sequence[str] | None = None
                     color="white" if value > threshold else "black")
     ax.set_xticks(range(k), classes, rotation=45 if max(map(len, classes)) > 2 else 0)
     ax.set_yticks(range(k), classes)
-    ax.set(xlabel="predicted", ylabel="true", title=title)
+    ax.set(xlabel=label("figure.predicted"), ylabel=label("figure.true"),
+           title=label("figure.confusion_matrix") if title is None else title)
     fig.tight_layout()
     return _shown(fig) if owned else fig
 

@@ -5,7 +5,9 @@ free localhost port, profile ``smoke``), runs all cells from the Run menu, moves
 slider of the first ``cnncourse-explorer`` box one step with the keyboard (or picks another
 dropdown option), and asserts that the figure's image source and the printed line changed.
 Every request that is not to localhost is blocked. Screenshots go to
-``outputs/browser-screenshots/`` for a person to look at.
+``outputs/browser-screenshots/`` for a person to look at. One Chinese chapter (``notebooks/zh/``,
+``01_introduction`` when it is translated) gets the same test, and must show its text and the
+package's set-up report in Chinese.
 
 Needs Debian's ``chromium`` (``apt-get install -y chromium``; ``.ci/run`` installs it). Without it
 the test skips locally and FAILS under CI (``CI=true``).
@@ -30,6 +32,10 @@ SCREENSHOTS = ROOT / "outputs" / "browser-screenshots"
 CHROMIUM = os.environ.get("CNNCOURSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if "Explorer(" in p.read_text())
+# The Chinese chapter the browser opens: 01 when it is translated, else the first Chinese chapter with an Explorer.
+ZH_FOLDER = ROOT / "notebooks" / "zh"
+ZH_CHAPTER = next((p for p in [ZH_FOLDER / "01_introduction.ipynb"] + sorted(ZH_FOLDER.glob("[0-9][0-9]_*.ipynb"))
+                   if p.is_file() and "Explorer(" in p.read_text(encoding="utf-8")), None)
 CELL_TIMEOUT_MS = 420_000  # a whole smoke notebook, on a busy 2-core CI machine
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # jupyter/playwright internals
@@ -152,6 +158,24 @@ def _widget_state(explorer):
 @pytest.mark.skipif(not NOTEBOOKS, reason="no chapter notebook with an Explorer widget yet")
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_widget_redraws_when_a_control_moves(lab, browser, name):
+    _run_and_move_a_control(lab, browser, name, Path(name).stem)
+
+
+@pytest.mark.skipif(ZH_CHAPTER is None, reason="no Chinese chapter with an Explorer widget in notebooks/zh/ yet "
+                    "(notebooks/zh/01_introduction.ipynb is being translated; tools/nbzh.py)")
+def test_a_chinese_chapter_speaks_chinese_and_its_widget_redraws(lab, browser):
+    def in_chinese(page):
+        markdown = page.locator(f"{CURRENT} .jp-MarkdownOutput").first.inner_text()
+        assert re.search(r"[\u4e00-\u9fff]", markdown), f"the first markdown cell shows no Chinese: {markdown[:200]!r}"
+        report = page.locator(f"{CURRENT} .jp-OutputArea-output pre", has_text="cnncourse").first.inner_text()
+        assert "运行平台" in report and "本笔记本需要" in report, f"the set-up report is not in Chinese: {report[:300]!r}"
+
+    _run_and_move_a_control(lab, browser, f"zh/{ZH_CHAPTER.name}", f"zh-{ZH_CHAPTER.stem}", also=in_chinese)
+
+
+def _run_and_move_a_control(lab, browser, name: str, stem: str, also=None):
+    """Open ``name`` (a path under notebooks/), run every cell, move the first Explorer's first control, see it redraw;
+    ``also(page)``: more checks once every cell has run."""
     url, token = lab
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -161,18 +185,20 @@ def test_widget_redraws_when_a_control_moves(lab, browser, name):
     page.on("pageerror", lambda err: errors.append(str(err)))
     try:
         # a workspace of its own, so JupyterLab does not reopen the notebooks of earlier tests
-        page.goto(f"{url}/lab/workspaces/{Path(name).stem}/tree/{name}?token={token}")
+        page.goto(f"{url}/lab/workspaces/{stem}/tree/{name}?token={token}")
         page.wait_for_selector(f"{CURRENT} .jp-Cell", timeout=60_000)
         _accept_kernel_dialog(page)
         page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=90_000)
         _run_all(page)
         _wait_until_done(page, CELL_TIMEOUT_MS)
+        if also is not None:
+            also(page)
         explorer = page.locator(f"{CURRENT} .cnncourse-explorer").first
         explorer.scroll_into_view_if_needed()
         page.wait_for_function(
             "el => el.querySelector('img') && el.querySelector('pre')", arg=explorer.element_handle(), timeout=30_000)
         before = _widget_state(explorer)
-        page.screenshot(path=str(SCREENSHOTS / f"{Path(name).stem}-before.png"))
+        page.screenshot(path=str(SCREENSHOTS / f"{stem}-before.png"))
         handle = explorer.locator(".noUi-handle").first
         if handle.count():
             handle.focus()
@@ -191,13 +217,13 @@ def test_widget_redraws_when_a_control_moves(lab, browser, name):
         )
         after = _widget_state(explorer)
         explorer.scroll_into_view_if_needed()
-        page.screenshot(path=str(SCREENSHOTS / f"{Path(name).stem}-after.png"))
+        page.screenshot(path=str(SCREENSHOTS / f"{stem}-after.png"))
         assert after[0] != before[0] and after[1] != before[1]
         # offline: no prompt offering to fetch Jupyter news (tools/lab-settings/overrides.json)
         assert page.get_by_text("official Jupyter news").count() == 0, "JupyterLab asks to fetch news"
         print(f"{name}: '{before[1].strip()}' -> '{after[1].strip()}' (screenshots in {SCREENSHOTS})")
     except Exception:
-        page.screenshot(path=str(SCREENSHOTS / f"{Path(name).stem}-failure.png"))
+        page.screenshot(path=str(SCREENSHOTS / f"{stem}-failure.png"))
         raise
     finally:
         context.close()

@@ -433,8 +433,8 @@ def _zh_command(args) -> int:
         print(f"{args.to}: {args.to.read_text(encoding='utf-8').count('<!-- cell ')} cells to translate")
         return 0
     if zh is None:
-        zh = nbzh.sync(english, None, where=str(args.notebooks[0]))
         target.parent.mkdir(exist_ok=True)
+    zh = nbzh.sync(english, zh, where=str(args.notebooks[0]))  # cells added to the English since get a place
     taken = nbzh.import_text(english, zh, args.text.read_text(encoding="utf-8"))
     _save(strip_notebook(nbzh.sync(english, zh, where=str(args.notebooks[0]))), target)
     print(f"{target}: {len(taken)} cells translated; {len(nbzh.stale_cells(english, nbformat.read(target, as_version=4)))} left")

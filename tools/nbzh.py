@@ -9,7 +9,10 @@
   existing Chinese notebook, with the hash of the English text it was translated from in
   ``metadata.cnncourse.translated_from``; a new English cell arrives untranslated (English text,
   no hash);
-* cells follow the English order; a translation whose English cell is gone is dropped.
+* cells follow the English order; a translation whose English cell is gone is dropped;
+* the outputs CI checks (``# NBVAL_CHECK_OUTPUT`` cells) are the English ones with each line the
+  package prints from its message catalogue in Chinese (``cnncourse.i18n.localize_output``), as the
+  Chinese run prints them.
 
 ``zh-stale`` lists the cells a translator must (re)translate: *untranslated* (no hash) and
 *stale* (the English cell changed since). ``zh-export`` writes those cells (or all, with
@@ -28,12 +31,18 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from cnncourse.i18n import localize_output  # noqa: E402
+
+CHECK_OUTPUT_MARKER = "NBVAL_CHECK_OUTPUT"  # the same marker as tools/nbtool.py
 EDITION = "zh"
 # What the Chinese set-up cell runs before the English one: the package's messages in Chinese.
 LANG_LINES = ('import os\n'
@@ -99,10 +108,12 @@ def sync(english_nb: nbformat.NotebookNode, zh_nb: nbformat.NotebookNode | None 
         kept = {c.id: c for c in zh_nb.cells if c.cell_type == "markdown" and _translated_from(c)}
     out = copy.deepcopy(english_nb)
     out.metadata["language_info"] = out.metadata.get("language_info", {"name": "python"})
-    out.metadata["cnncourse"] = {"edition": EDITION}
+    out.metadata["cnncourse"] = {**out.metadata.get("cnncourse", {}), "edition": EDITION}
     for i, cell in enumerate(out.cells):
         if cell.cell_type == "code":
             cell.source = expected_code(english_nb, i)
+            if CHECK_OUTPUT_MARKER in cell.source:
+                _localize_outputs(cell)
         elif cell.cell_type == "markdown":
             old = kept.get(cell.id)
             meta = cell.setdefault("metadata", {})
@@ -112,6 +123,15 @@ def sync(english_nb: nbformat.NotebookNode, zh_nb: nbformat.NotebookNode | None 
             else:
                 meta.pop("cnncourse", None)
     return out
+
+
+def _localize_outputs(cell) -> None:
+    """The English outputs of a checked cell as the Chinese run prints them (the package's lines in Chinese)."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            output["text"] = localize_output(output["text"], EDITION)
+        elif "text/plain" in output.get("data", {}):
+            output["data"]["text/plain"] = localize_output(output["data"]["text/plain"], EDITION)
 
 
 @dataclass(frozen=True)
@@ -165,6 +185,7 @@ def export_text(english_nb: nbformat.NotebookNode, zh_nb: nbformat.NotebookNode 
 
 def parse_blocks(text: str) -> dict[str, tuple[str, str]]:
     """``{cell id: (hash, translated text)}`` from an exported-and-translated file."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n")  # an editor's byte-order mark and Windows line ends
     marks = list(_BLOCK.finditer(text))
     if not marks:
         raise ValueError("no '<!-- cell ID from HASH -->' lines found: give a file written by zh-export")
@@ -187,6 +208,8 @@ def import_text(english_nb: nbformat.NotebookNode, zh_nb: nbformat.NotebookNode,
         cell = english.get(cid)
         if cell is None or cell.cell_type != "markdown":
             problems.append(f"{cid}: no English markdown cell has this id")
+        elif cid not in zh or zh[cid].cell_type != "markdown":
+            problems.append(f"{cid}: the Chinese notebook has no such markdown cell yet; run zh-sync first")
         elif recorded != cell_hash(cell.source):
             problems.append(f"{cid}: the English cell changed since it was exported; export it again")
         elif not has_chinese(body):
@@ -224,13 +247,26 @@ def prose(markdown: str) -> str:
     return _CODE.sub(" ", markdown)
 
 
+def _phrase(words: str) -> str:
+    """A regex for ``words`` as whole words, any whitespace (a line break, too) between them."""
+    return r"(?<![\w-])" + r"\s+".join(re.escape(w) for w in words.split()) + r"(?![\w-])"
+
+
 def glossary_misses(english: str, chinese: str, pairs: list[tuple[str, str]]) -> list[str]:
-    """The glossary entries whose English words ``english`` uses and whose Chinese term ``chinese`` lacks."""
+    """The glossary entries whose English words ``english`` uses and whose Chinese term ``chinese`` lacks.
+
+    An alternative written ``not: words`` is a phrase where the entry's words mean something else
+    (``not: backward kernels``, a compute kernel): it does not count as a use.
+    """
     english, chinese = prose(english), prose(chinese)
     misses = []
     for words, term in pairs:
         alternatives = [w.strip() for w in words.split(";") if w.strip()]
-        used = any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", english, re.IGNORECASE) for w in alternatives)
+        wanted = [w for w in alternatives if not w.lower().startswith("not:")]
+        text = english
+        for other in (w[4:].strip() for w in alternatives if w.lower().startswith("not:")):
+            text = re.sub(_phrase(other), " ", text, flags=re.IGNORECASE)
+        used = any(re.search(_phrase(w), text, re.IGNORECASE) for w in wanted)
         if used and term.lower() not in chinese.lower():
-            misses.append(f"{alternatives[0]} → {term}")
+            misses.append(f"{wanted[0]} → {term}")
     return misses

@@ -165,7 +165,12 @@ def test_widget_redraws_when_a_control_moves(lab, browser, name):
                     "(notebooks/zh/01_introduction.ipynb is being translated; tools/nbzh.py)")
 def test_a_chinese_chapter_speaks_chinese_and_its_widget_redraws(lab, browser):
     def in_chinese(page):
-        markdown = page.locator(f"{CURRENT} .jp-MarkdownOutput").first.inner_text()
+        # JupyterLab renders only the cells in view: go back to the top, where the title and the set-up report are
+        page.locator(f"{CURRENT} .jp-Cell").first.scroll_into_view_if_needed()
+        title = page.locator(f"{CURRENT} .jp-MarkdownOutput").first
+        title.wait_for(state="visible", timeout=30_000)
+        page.wait_for_function("el => el.innerText.trim().length > 0", arg=title.element_handle(), timeout=30_000)
+        markdown = title.inner_text()
         assert re.search(r"[\u4e00-\u9fff]", markdown), f"the first markdown cell shows no Chinese: {markdown[:200]!r}"
         report = page.locator(f"{CURRENT} .jp-OutputArea-output pre", has_text="cnncourse").first.inner_text()
         assert "运行平台" in report and "本笔记本需要" in report, f"the set-up report is not in Chinese: {report[:300]!r}"

@@ -23,7 +23,7 @@ import unicodedata
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["LANG_ENV", "LANGUAGES", "DEFAULT", "language", "catalogue", "message", "placeholders",
+__all__ = ["LANG_ENV", "LANGUAGES", "DEFAULT", "language", "resolve_language", "catalogue", "message", "placeholders",
            "columns", "ljust", "localize_output"]
 
 LANG_ENV = "CNNCOURSE_LANG"
@@ -42,11 +42,12 @@ def language() -> str:
     return code
 
 
-def _check_language(lang: str | None) -> str:
+def resolve_language(lang: str | None, what: str = "message catalogue") -> str:
+    """``lang`` checked (None: the active :func:`language`); ``what`` names what the language is for, in the error."""
     if lang is None:
         return language()
     if lang not in LANGUAGES:
-        raise ValueError(f"language {lang!r} has no message catalogue; use one of {list(LANGUAGES)}")
+        raise ValueError(f"language {lang!r} has no {what}; use one of {list(LANGUAGES)}")
     return lang
 
 
@@ -64,12 +65,12 @@ def _load(lang: str) -> dict[str, str]:
 
 def catalogue(lang: str | None = None) -> dict[str, str]:
     """Every key and template of ``lang`` (default: the active language)."""
-    return dict(_load(_check_language(lang)))
+    return dict(_load(resolve_language(lang)))
 
 
 def message(key: str, lang: str | None = None, **fields) -> str:
     """The text of ``key`` in ``lang`` (default: the active language), its placeholders filled from ``fields``."""
-    templates = _load(_check_language(lang))
+    templates = _load(resolve_language(lang))
     if key not in templates:
         raise KeyError(f"{key!r} is not in the message catalogue (cnncourse/messages/*.json)")
     try:
@@ -134,7 +135,7 @@ def localize_output(text: str, lang: str) -> str:
     message whose fields are themselves translated words would not come out right: keep the fields
     of printed lines language-free (ids, numbers, verdict words, paths).
     """
-    lang = _check_language(lang)
+    lang = resolve_language(lang)
     if lang == DEFAULT:
         return text
     templates = _load(lang)

@@ -38,7 +38,7 @@ import random
 from dataclasses import dataclass
 from importlib import resources
 
-from .i18n import DEFAULT, LANGUAGES, language, message
+from .i18n import DEFAULT, message, resolve_language
 
 __all__ = ["Question", "load_quiz", "grade", "quiz", "quiz_names", "display_order", "question_hash",
            "stale_questions"]
@@ -76,14 +76,6 @@ def question_hash(question: dict) -> str:
     """
     canonical = json.dumps(question, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
-
-
-def _check_language(lang: str | None) -> str:
-    if lang is None:
-        return language()
-    if lang not in LANGUAGES:
-        raise ValueError(f"language {lang!r} has no quizzes; use one of {list(LANGUAGES)}")
-    return lang
 
 
 def _read(chapter: str, lang: str = DEFAULT) -> dict | None:
@@ -132,7 +124,7 @@ def load_quiz(chapter: str, lang: str | None = None) -> list[Question]:
     In a language other than English, a question without a current translation (none, or stale: its
     ``translated_from`` is not the English question's :func:`question_hash`) is the English question.
     """
-    lang = _check_language(lang)
+    lang = resolve_language(lang, "quizzes")
     raw = _read(chapter)
     if raw is None:
         raise ValueError(f"no quiz for {chapter!r}; quizzes exist for {', '.join(quiz_names())}")
@@ -163,7 +155,7 @@ def stale_questions(lang: str = "zh") -> list[tuple[str, int]]:
     is (re)written from the English question and its ``translated_from`` set to that question's
     :func:`question_hash`.
     """
-    lang = _check_language(lang)
+    lang = resolve_language(lang, "quizzes")
     if lang == DEFAULT:
         return []
     todo = []

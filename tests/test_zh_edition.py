@@ -98,7 +98,6 @@ def test_regenerating_changes_nothing(path, tmp_path):
         f"{_name(path)} is not what zh-sync writes: run `python tools/nbtool.py zh-sync {_name(nbzh.english_path(path))}`"
 
 
-@pytest.mark.xfail(strict=False, reason="translation in progress (issue 17)")
 def test_every_english_chapter_and_exercise_has_a_chinese_edition():
     missing = [_name(nbzh.zh_path(p)) for p in CHAPTERS + EXERCISES if not nbzh.zh_path(p).is_file()]
     assert missing == [], f"{len(missing)} Chinese notebooks missing: {', '.join(missing)}"

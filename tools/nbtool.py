@@ -48,6 +48,7 @@ import nbformat
 
 __all__ = [
     "CHECK_OUTPUT_MARKER",
+    "checks_output",
     "PROFILES",
     "py_to_notebook",
     "notebook_to_py",
@@ -156,7 +157,7 @@ def notebook_to_py(nb: nbformat.NotebookNode, name: str = "notebook") -> str:
 # ----------------------------------------------------------------------------- saving rule
 
 
-def _checks_output(source: str) -> bool:
+def checks_output(source: str) -> bool:
     """True if a line of ``source`` is the comment ``# NBVAL_CHECK_OUTPUT`` (nbval's rule)."""
     for line in source.splitlines():
         line = line.strip()
@@ -180,7 +181,7 @@ def strip_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type != "code":
             continue
         position += 1
-        checked = _checks_output(cell.source)
+        checked = checks_output(cell.source)
         if not checked:
             cell.outputs = []
         cell.execution_count = position if checked and cell.outputs else None

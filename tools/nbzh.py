@@ -38,11 +38,12 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _folder in (ROOT, ROOT / "tools"):   # the package, and nbtool beside this file
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
 from cnncourse.i18n import localize_output  # noqa: E402
+from nbtool import checks_output  # noqa: E402  (nbval's rule for the cells whose outputs CI compares)
 
-CHECK_OUTPUT_MARKER = "NBVAL_CHECK_OUTPUT"  # the same marker as tools/nbtool.py
 EDITION = "zh"
 # What the Chinese set-up cell runs before the English one: the package's messages in Chinese.
 LANG_LINES = ('import os\n'
@@ -112,7 +113,7 @@ def sync(english_nb: nbformat.NotebookNode, zh_nb: nbformat.NotebookNode | None 
     for i, cell in enumerate(out.cells):
         if cell.cell_type == "code":
             cell.source = expected_code(english_nb, i)
-            if CHECK_OUTPUT_MARKER in cell.source:
+            if checks_output(cell.source):
                 _localize_outputs(cell)
         elif cell.cell_type == "markdown":
             old = kept.get(cell.id)

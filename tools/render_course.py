@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from cnncourse import claims as claims_ledger  # noqa: E402
 from cnncourse.i18n import message  # noqa: E402
 from cnncourse.report import KEY_NUMBERS_MIME, format_value  # noqa: E402
+from nbzh import EDITION  # noqa: E402  (the Chinese edition's folder under notebooks/, and here under site/)
 
 
 def chapter_title(nb) -> str:
@@ -120,7 +121,6 @@ def gather_claims(records: list[dict]) -> list[dict]:
 
 
 _VERDICT_COLOUR = {"supported": "#060", "refuted": "#b00", "undecided": "#a60", None: "#888"}
-EDITION = "zh"  # the Chinese edition's folder under notebooks/ and site/
 LANG = {"en": "en", EDITION: "zh-Hans"}  # <html lang=...>
 
 

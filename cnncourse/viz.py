@@ -29,6 +29,7 @@ __all__ = [
     "cjk_font",
     "label",
     "language_fonts",
+    "part",
     "show_images",
     "show_kernels",
     "show_feature_maps",
@@ -92,6 +93,11 @@ def label(key: str) -> str:
 
 
 language_fonts()  # the Chinese notebooks set CNNCOURSE_LANG in their first cell, before importing this
+
+
+def part(ax, gid: str):
+    """The artist of ``ax`` drawn with ``gid=...``: how a widget's ``draw.update`` finds what it changes."""
+    return next(a for a in ax.get_children() if a.get_gid() == gid)
 
 
 def _to_hwc(img: torch.Tensor) -> np.ndarray:

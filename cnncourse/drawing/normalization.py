@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..lessons.normalization import KIND_NAMES, RunningTrace, StatNoise, normalized_block
+from ..viz import part as _part
 
 __all__ = [
     "draw_norm_cubes",
@@ -215,8 +216,3 @@ def update_stat_noise(fig, result: StatNoise) -> tuple | None:
 
 
 draw_stat_noise.update = update_stat_noise  # what the widget calls at every move
-
-
-def _part(ax, gid: str):
-    """The artist of ``ax`` drawn with ``gid`` (how an update finds what it changes)."""
-    return next(a for a in ax.get_children() if a.get_gid() == gid)

@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 
 from ..lessons.optimizers import LABELS, SURFACES, Trajectory, _contour_grid
+from ..viz import part as _part
 
 __all__ = ['draw_trajectories', 'draw_explore', 'update_explore', 'draw_noisy', 'draw_rate_sweep']
 
@@ -109,11 +110,6 @@ def _power_of_ten(value: float, _position=None) -> str:
     if not math.isfinite(exponent) or abs(exponent - round(exponent)) > 1e-9:
         return f"{value:g}"
     return "10" + str(int(round(exponent))).translate(_SUPERSCRIPT)
-
-
-def _part(ax, gid: str):
-    """The artist of ``ax`` drawn with ``gid`` (how an update finds what it changes)."""
-    return next(a for a in ax.get_children() if a.get_gid() == gid)
 
 
 def draw_noisy(runs: dict[str, Trajectory], window: int | None = None):

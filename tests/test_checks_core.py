@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from cnncourse.checks import Case, Checker, CheckResult, check, checkers, compare, run_check
+from cnncourse import i18n
 from cnncourse.checks import core
 from cnncourse.checks.core import EXACT, FLOAT32, FLOAT64, Mistake, Symptom, makes_mistake, one_of
 
@@ -16,11 +17,12 @@ def doubler():
         name="_double_test",
         reference=lambda x: x * 2,
         cases=lambda g: [Case("small", (torch.rand(3, generator=g),)), Case("matrix", (torch.rand(2, 4, generator=g),))],
-        diagnoses=[Mistake("squared", lambda x: x ** 2, "you squared instead of doubling.")],
-        hints=["Multiply by two."],
+        diagnoses=[Mistake("squared", lambda x: x ** 2)],
     )
     core._REGISTRY[checker.name] = checker
-    yield checker
+    with i18n.added_messages({"diagnosis._double_test.squared": "you squared instead of doubling.",
+                              "hint._double_test.1": "Multiply by two."}):
+        yield checker
     del core._REGISTRY[checker.name]
 
 
@@ -174,12 +176,12 @@ def _case(*args, **kwargs):
 
 
 def test_a_mistake_is_recognised_within_its_tolerance_and_only_where_it_differs_from_the_right_answer():
-    halved = Mistake("halved", lambda x: x / 2, "halved")
+    halved = Mistake("halved", lambda x: x / 2)
     x = torch.tensor([1.0, -3.0, 4.0])
     right = 2 * x
     assert makes_mistake(halved, torch.tensor([0.5, -1.5, 2.0]) + 1e-6, _case(x), right, FLOAT32)
     assert not makes_mistake(halved, torch.tensor([0.5, -1.5, 2.0]) + 1e-6, _case(x), right, EXACT)
-    assert not makes_mistake(Mistake("halved", lambda x: x / 2, "halved", tol=EXACT), torch.tensor([0.5, -1.5, 2.0]) + 1e-6,
+    assert not makes_mistake(Mistake("halved", lambda x: x / 2, tol=EXACT), torch.tensor([0.5, -1.5, 2.0]) + 1e-6,
                              _case(x), right, FLOAT32)  # the mistake's own tolerance wins
     assert not makes_mistake(halved, x, _case(x), right)  # the learner's answer is another one
     zeros = torch.zeros(3)
@@ -187,14 +189,14 @@ def test_a_mistake_is_recognised_within_its_tolerance_and_only_where_it_differs_
 
 
 def test_a_mistake_may_compare_some_items_give_several_forms_or_not_apply():
-    pair = Mistake("second_negated", lambda a, b: -b, "negated", part=1)
+    pair = Mistake("second_negated", lambda a, b: -b, part=1)
     assert makes_mistake(pair, (1.0, -2.0), _case(1.0, 2.0), (1.0, 2.0), FLOAT64)
     assert not makes_mistake(pair, (1.0, 2.0), _case(1.0, 2.0), (1.0, 2.0), FLOAT64)
-    both = Mistake("swapped", lambda a, b: (b, a), "swapped", part=(0, 1))
+    both = Mistake("swapped", lambda a, b: (b, a), part=(0, 1))
     assert makes_mistake(both, (2.0, 1.0, 7), _case(1.0, 2.0), (1.0, 2.0, 7), FLOAT64)
-    forms = Mistake("off_by_one", lambda n: one_of(n - 1, None, n + 1), "off by one", tol=EXACT)
+    forms = Mistake("off_by_one", lambda n: one_of(n - 1, None, n + 1), tol=EXACT)
     assert makes_mistake(forms, 6, _case(5), 5) and makes_mistake(forms, 4, _case(5), 5) and not makes_mistake(forms, 7, _case(5), 5)
-    never = Mistake("never", lambda n: None, "does not apply")
+    never = Mistake("never", lambda n: None)
     assert not makes_mistake(never, 6, _case(5), 5)
 
 
@@ -206,15 +208,18 @@ def triple():
         reference=lambda x: x * 3,
         cases=lambda g: [Case("vector", (torch.tensor([1.0, 2.0, 4.0]),)), Case("zeros", (torch.zeros(2),))],
         diagnoses=[
-            Symptom("nan", lambda got, case: bool(torch.isnan(got).any()), "NaN came out."),
-            Mistake("crashes", lambda x: x.reshape(7, 7), "never reported: it raises"),
-            Mistake("doubled", lambda x: x * 2, "you doubled instead of tripling."),
-            Mistake("x_plus_x", lambda x: x + x, "never reported: the mistake before it fits first"),
+            Symptom("nan", lambda got, case: bool(torch.isnan(got).any())),
+            Mistake("crashes", lambda x: x.reshape(7, 7)),
+            Mistake("doubled", lambda x: x * 2),
+            Mistake("x_plus_x", lambda x: x + x),
         ],
-        hints=["Multiply by three.", "x * 3"],
     )
     core._REGISTRY[checker.name] = checker
-    yield checker
+    texts = {"nan": "NaN came out.", "crashes": "never reported: it raises", "doubled": "you doubled instead of tripling.",
+             "x_plus_x": "never reported: the mistake before it fits first"}
+    with i18n.added_messages({f"diagnosis._triple_test.{k}": v for k, v in texts.items()}
+                             | {"hint._triple_test.1": "Multiply by three.", "hint._triple_test.2": "x * 3"}):
+        yield checker
     del core._REGISTRY[checker.name]
 
 
@@ -234,7 +239,7 @@ def test_register_refuses_an_undeclared_diagnosis_or_two_with_one_name():
     with pytest.raises(TypeError, match="Mistake or a Symptom"):
         core.register(make([(lambda got, case: True, "a bare predicate")]))
     with pytest.raises(ValueError, match="share a name"):
-        core.register(make([Mistake("a", lambda x: x, "m"), Symptom("a", lambda got, case: True, "s")]))
+        core.register(make([Mistake("a", lambda x: x), Symptom("a", lambda got, case: True)]))
     assert "_bad_test" not in core._REGISTRY
 
 

@@ -8,6 +8,9 @@ the committed source of truth is always the ``.ipynb``::
     python tools/nbtool.py run notebooks/*.ipynb --profile smoke
     python tools/nbtool.py strip notebooks/*.ipynb
     python tools/nbtool.py bootstrap notebooks/*.ipynb solutions/*.ipynb
+    python tools/nbtool.py zh-stale notebooks/*.ipynb exercises/*.ipynb    # the Chinese edition (tools/nbzh.py)
+    python tools/nbtool.py zh-messages                 # stale translations in cnncourse/messages/zh.json
+    python tools/nbtool.py zh-messages --stamp KEY ... # after translating them
 
 ``bootstrap`` makes each notebook's first code cell the text of ``tools/bootstrap_cell.py``
 (it installs cnncourse where it is missing, then prints the set-up report) and puts
@@ -393,6 +396,39 @@ def run_notebook(path: str | Path, profile: str = "smoke", timeout: int = 600) -
 # ----------------------------------------------------------------------------- command line
 
 
+def zh_messages(stamp: Sequence[str] = (), stamp_stale: bool = False, lang: str = "zh") -> int:
+    """List the message-catalogue keys whose translation is stale; record (stamp) the ones now translated.
+
+    A stamp writes, into cnncourse/messages/<lang>.sources.json, the hash of the English template the
+    translation in <lang>.json now renders. Exit status: 0 when nothing is left stale, 1 otherwise, 2 for a
+    key that is not in both catalogues.
+    """
+    from cnncourse import i18n
+
+    folder = Path(i18n.__file__).resolve().parent / "messages"
+    english, translated = i18n.catalogue("en"), json.loads((folder / f"{lang}.json").read_text(encoding="utf-8"))
+    wanted = list(i18n.stale_messages(lang)) if stamp_stale else list(stamp)
+    unknown = [key for key in wanted if key not in english or key not in translated]
+    if unknown:
+        print(f"error: not a key of both en.json and {lang}.json: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    if wanted:
+        recorded = dict(i18n.sources(lang))
+        recorded.update({key: i18n.source_hash(english[key]) for key in wanted})
+        ordered = {key: recorded[key] for key in translated if key in recorded}
+        (folder / f"{lang}.sources.json").write_text(json.dumps(ordered, indent=1) + "\n", encoding="utf-8")
+        i18n.sources.cache_clear()
+        i18n._stale_set.cache_clear()
+        print(f"{len(wanted)} translations recorded as up to date")
+    stale = i18n.stale_messages(lang)
+    for key in stale:
+        print(f"{key}: {english.get(key, '(no longer in en.json: delete it)')}\n    {lang}: {translated[key]}")
+    print(f"{len(stale)} message{'s' if len(stale) != 1 else ''} to (re)translate in cnncourse/messages/{lang}.json, "
+          f"then --stamp {'them' if len(stale) != 1 else 'it'}" if stale
+          else f"the {lang} message catalogue is up to date")
+    return 1 if stale else 0
+
+
 def _zh_command(args) -> int:
     """zh-sync, zh-stale, zh-export, zh-import (the Chinese edition; see tools/nbzh.py)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -473,7 +509,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     zh_import = commands.add_parser("zh-import", help="read a translated zh-export file into the Chinese notebook")
     zh_import.add_argument("notebooks", nargs=1, type=Path, help="one English notebook")
     zh_import.add_argument("--text", type=Path, required=True, help="the translated file")
+    zh_msg = commands.add_parser("zh-messages", help="list the stale translations of the message catalogue "
+                                 "(cnncourse/messages/zh.json); exit 1 if any")
+    zh_msg.add_argument("--stamp", nargs="+", default=(), metavar="KEY",
+                        help="record these keys' translations as made from today's English")
+    zh_msg.add_argument("--stamp-stale", action="store_true", help="record every stale key's translation")
     args = parser.parse_args(argv)
+    if args.command == "zh-messages":
+        return zh_messages(args.stamp, args.stamp_stale)
 
     inputs = [args.src] if args.command in ("py2nb", "nb2py") else args.notebooks
     missing = [str(path) for path in inputs if not path.is_file()]

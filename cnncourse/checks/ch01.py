@@ -37,20 +37,11 @@ conv_params = register(Checker(
     cases=_conv_cases,
     tol=EXACT,
     diagnoses=[
-        Mistake("bias_flag_ignored", lambda c_in, c_out, k, bias=True: c_in * c_out * k ** 2 + c_out,
-                "with bias=False the layer has no biases: add them only when bias is True."),
-        Mistake("no_bias", lambda c_in, c_out, k, bias=True: c_in * c_out * k ** 2,
-                "you left out the biases: one per output channel."),
-        Mistake("bias_per_pair", lambda c_in, c_out, k, bias=True: c_in * c_out * k ** 2 + c_in * c_out,
-                "one bias per output channel, not one per (input, output) pair."),
-        Mistake("one_input_channel", lambda c_in, c_out, k, bias=True: c_out * k ** 2 + c_out,
-                "each output channel's kernel spans ALL input channels: in_channels x K x K weights."),
-        Mistake("two_k", lambda c_in, c_out, k, bias=True: c_in * c_out * k * 2 + c_out,
-                "a K x K kernel has K squared weights, not 2K."),
-    ],
-    hints=[
-        "Each output channel has one kernel that covers every input channel, plus one bias.",
-        "weights = out_channels * in_channels * K * K; biases = out_channels (when bias=True).",
+        Mistake("bias_flag_ignored", lambda c_in, c_out, k, bias=True: c_in * c_out * k ** 2 + c_out),
+        Mistake("no_bias", lambda c_in, c_out, k, bias=True: c_in * c_out * k ** 2),
+        Mistake("bias_per_pair", lambda c_in, c_out, k, bias=True: c_in * c_out * k ** 2 + c_in * c_out),
+        Mistake("one_input_channel", lambda c_in, c_out, k, bias=True: c_out * k ** 2 + c_out),
+        Mistake("two_k", lambda c_in, c_out, k, bias=True: c_in * c_out * k * 2 + c_out),  # 2K weights, not K**2
     ],
 ))
 
@@ -70,15 +61,9 @@ linear_params = register(Checker(
     cases=_linear_cases,
     tol=EXACT,
     diagnoses=[
-        Mistake("bias_flag_ignored", lambda n_in, n_out, bias=True: n_in * n_out + n_out,
-                "with bias=False the layer has no biases: add them only when bias is True."),
-        Mistake("no_bias", lambda n_in, n_out, bias=True: n_in * n_out, "you left out the biases: one per output feature."),
-        Mistake("bias_per_input", lambda n_in, n_out, bias=True: n_in * n_out + n_in,
-                "one bias per OUTPUT feature, not per input."),
-    ],
-    hints=[
-        "A fully connected layer connects every input to every output, and each output has a bias.",
-        "params = in_features * out_features + out_features.",
+        Mistake("bias_flag_ignored", lambda n_in, n_out, bias=True: n_in * n_out + n_out),
+        Mistake("no_bias", lambda n_in, n_out, bias=True: n_in * n_out),
+        Mistake("bias_per_input", lambda n_in, n_out, bias=True: n_in * n_out + n_in),
     ],
 ))
 
@@ -106,16 +91,8 @@ translate = register(Checker(
     reference=_translate_reference,
     cases=_translate_cases,
     diagnoses=[
-        Mistake("rolled", lambda images, dx, dy: torch.roll(images, (dy, dx), dims=(-2, -1)),
-                "torch.roll wraps pixels around the border; the pixels that enter must be zeros."),
-        Mistake("backwards", lambda images, dx, dy: _translate_reference(images, -dx, -dy),
-                "the shift goes the wrong way: positive dx moves content RIGHT, positive dy moves it DOWN."),
-        Mistake("swapped", lambda images, dx, dy: _translate_reference(images, dy, dx),
-                "dx and dy are swapped: dx is along the width (last axis), dy along the height."),
-    ],
-    hints=[
-        "Start from a tensor of zeros with the same shape, then copy the part of the image that stays in view.",
-        "Work out dy >= 0 first: input rows 0 .. H-dy-1 land on output rows dy .. H-1; write the negative case the same way, "
-        "then let max(dy, 0) and min(dy, 0) give both cases in one slice per axis (and the same for dx).",
+        Mistake("rolled", lambda images, dx, dy: torch.roll(images, (dy, dx), dims=(-2, -1))),  # wraps around
+        Mistake("backwards", lambda images, dx, dy: _translate_reference(images, -dx, -dy)),
+        Mistake("swapped", lambda images, dx, dy: _translate_reference(images, dy, dx)),  # dx and dy swapped
     ],
 ))

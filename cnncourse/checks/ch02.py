@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..i18n import message
 from .core import (_AUTOGRAD_GRAD, _PACKAGE_DIR, FLOAT64, Case, Checker, Mistake, Symptom, autograd_gradients,
                    compare_rel_error, numerical_gradients, one_of, register, rel_error_note)
 
@@ -49,11 +50,11 @@ def _output_size_cases(g: torch.Generator):
     return cases
 
 
-def _size_mistake(name, formula, message):
+def _size_mistake(name, formula):
     """A Mistake: the answer is ``formula(H, K, S, P, D)`` (the case's arguments, given by position or keyword)."""
     def wrong(size, kernel_size, stride=1, padding=0, dilation=1):
         return formula(size, kernel_size, stride, padding, dilation)
-    return Mistake(name, wrong, message)
+    return Mistake(name, wrong)
 
 
 output_size = register(Checker(
@@ -62,25 +63,13 @@ output_size = register(Checker(
     cases=_output_size_cases,
     tol=FLOAT64,
     diagnoses=[
-        _size_mistake("fraction", lambda H, K, S, P, D: (H + 2 * P - D * (K - 1) - 1) / S + 1,
-                      "you returned a fraction: round DOWN with // (floor division), the last window that does not fit is dropped."),
-        _size_mistake("ceil", lambda H, K, S, P, D: math.ceil((H + 2 * P - D * (K - 1) - 1) / S) + 1,
-                      "you rounded UP: a window that runs off the padded input is not computed, use floor (//)."),
-        _size_mistake("no_plus_one", lambda H, K, S, P, D: (H + 2 * P - D * (K - 1) - 1) // S,
-                      "off by one: you forgot the + 1 (the first window sits at position 0 and also counts)."),
-        _size_mistake("span_minus_one", lambda H, K, S, P, D: (H + 2 * P - D * (K - 1)) // S + 1,
-                      "off by one inside the floor: the dilated kernel spans D*(K-1) + 1 pixels, so subtract D*(K-1) + 1, not D*(K-1)."),
-        _size_mistake("pad_once", lambda H, K, S, P, D: (H + P - D * (K - 1) - 1) // S + 1,
-                      "padding is added on BOTH sides: use 2*P, not P."),
-        _size_mistake("no_dilation", lambda H, K, S, P, D: (H + 2 * P - K) // S + 1,
-                      "you ignored dilation: a dilated kernel spans D*(K-1) + 1 pixels, not K."),
-        _size_mistake("no_stride", lambda H, K, S, P, D: H + 2 * P - D * (K - 1),
-                      "you ignored the stride: the window moves S pixels at a time, so divide by S."),
-    ],
-    hints=[
-        "Count how many positions the (dilated) kernel can take on the padded input, moving S pixels at a time.",
-        "The padded input has H + 2P pixels; a dilated kernel spans D*(K-1) + 1 of them.",
-        "return (size + 2*padding - dilation*(kernel_size - 1) - 1) // stride + 1",
+        _size_mistake("fraction", lambda H, K, S, P, D: (H + 2 * P - D * (K - 1) - 1) / S + 1),
+        _size_mistake("ceil", lambda H, K, S, P, D: math.ceil((H + 2 * P - D * (K - 1) - 1) / S) + 1),
+        _size_mistake("no_plus_one", lambda H, K, S, P, D: (H + 2 * P - D * (K - 1) - 1) // S),
+        _size_mistake("span_minus_one", lambda H, K, S, P, D: (H + 2 * P - D * (K - 1)) // S + 1),
+        _size_mistake("pad_once", lambda H, K, S, P, D: (H + P - D * (K - 1) - 1) // S + 1),
+        _size_mistake("no_dilation", lambda H, K, S, P, D: (H + 2 * P - K) // S + 1),
+        _size_mistake("no_stride", lambda H, K, S, P, D: H + 2 * P - D * (K - 1)),
     ],
 ))
 
@@ -142,33 +131,16 @@ conv2d = register(Checker(
     cases=_conv2d_cases,
     forbids=("torch.nn.functional.conv2d", "torch.conv2d", "torch.convolution", "torch._convolution", "torch.nn.Conv2d"),
     diagnoses=[
-        Mistake("flipped_kernel", lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w.flip(-2, -1), b, stride=stride, padding=padding),
-                "you flipped the kernel: that is true (mathematical) convolution. Deep learning's 'convolution' is "
-                "cross-correlation: multiply the window by the kernel as it is."),
-        Mistake("no_bias", lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, None, stride=stride, padding=padding),
-                "you forgot the bias: add bias[o] to every pixel of output channel o (when bias is not None)."),
-        Symptom("channels_not_summed", _not_summed,
-                "you did not sum over the input channels: each output channel is ONE map, the sum over all "
-                "input channels of (channel c slid under kernel slice c)."),
-        Mistake("first_channel_only", _first_channel_only,
-                "only the first input channel counts in your output: sum the products over ALL input channels."),
-        Mistake("channels_averaged", _mean_over_channels, "you averaged over the input channels; convolution SUMS them."),
-        Mistake("no_stride", lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, b, stride=1, padding=padding),
-                "you ignored the stride: move the window S pixels at a time (output position i starts at i*S)."),
-        Mistake("one_sided_padding", _one_sided_pad,
-                "you padded only the top and left: padding P adds P zeros on EACH side (F.pad(x, (P, P, P, P)))."),
-        Mistake("no_padding", lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, b, stride=stride, padding=0),
-                "you ignored the padding: add P zero rows/columns on every side before sliding the kernel."),
-        Symptom("shape_off_by_one", _shape_off_by_one,
-                "your output is one row or column off: check the size formula (H + 2P - K) // S + 1, the + 1 and the floor."),
-    ],
-    hints=[
-        "Pad x with zeros (P on every side), then for every output position take the C_in x K_h x K_w window "
-        "under the kernel and multiply-and-sum it with each filter; add the bias.",
-        "Output size: H' = (H + 2P - K_h) // S + 1. Window (i, j) is x_padded[:, :, i*S : i*S+K_h, j*S : j*S+K_w]; "
-        "torch.einsum('nchw,ochw->no', window, weight) sums over channels and the kernel at once.",
-        "Or im2col: cols = F.unfold(x, (K_h, K_w), padding=P, stride=S)  # (N, C_in*K_h*K_w, H'*W'); "
-        "out = (weight.view(C_out, -1) @ cols).view(N, C_out, H', W') + bias.view(1, -1, 1, 1).",
+        # true convolution instead of cross-correlation
+        Mistake("flipped_kernel", lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w.flip(-2, -1), b, stride=stride, padding=padding)),
+        Mistake("no_bias", lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, None, stride=stride, padding=padding)),
+        Symptom("channels_not_summed", _not_summed),
+        Mistake("first_channel_only", _first_channel_only),
+        Mistake("channels_averaged", _mean_over_channels),
+        Mistake("no_stride", lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, b, stride=1, padding=padding)),
+        Mistake("one_sided_padding", _one_sided_pad),  # only top and left
+        Mistake("no_padding", lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, b, stride=stride, padding=0)),
+        Symptom("shape_off_by_one", _shape_off_by_one),
     ],
 ))
 
@@ -303,70 +275,31 @@ def _dx_too_small(got, case):
                                   (x.shape[-2] + 2 * P - op[0], x.shape[-1] + 2 * P - op[1])})
 
 
-_DB_NOT_SUMMED = ("db is not summed over N, H' and W': the bias of channel o was added at every output position "
-                  "of every sample, so db[o] = grad_out[:, o].sum(), i.e. grad_out.sum(dim=(0, 2, 3)), shape (C_out,).")
-
-
-CONV2D_BACKWARD_HINTS = (
-    "Go back to the forward loop: output (i, j) used one window of the padded input and every filter. Backward, "
-    "the window and the weights each receive grad_out[:, :, i, j] times the other factor, and a number used by "
-    "several products (a pixel under several windows, a weight at every position) ADDS what it receives. "
-    "The bias was added at every output position of every sample.",
-    "Start from zero gradients for the padded input and for the weight; loop over the output positions and add "
-    "into the window's slice of the padded gradient and into the whole weight gradient, each an einsum over the "
-    "index that grad_out and the other factor share (the output channel, or the sample). Cut the P-pixel border "
-    "off at the end; db sums grad_out over the batch and both spatial axes.",
-    "Or as convolutions (F.conv2d is allowed): dw correlates the padded x with grad_out, batch and channel axes "
-    "swapped, grad_out's taps S apart (dilation); dx correlates grad_out, spread out with S - 1 zeros between its "
-    "pixels and padded by K - 1, with the kernel rotated by 180 degrees and its two channel axes swapped, then "
-    "drops P pixels on each side.",
-)
-
-
 conv2d_backward = register(Checker(
     name="conv2d_backward",
     reference=_conv2d_backward_reference,
     cases=_conv2d_backward_cases,
     compare=compare_rel_error(MAX_REL_ERROR, names=("dx", "dw", "db")),
-    note=rel_error_note("autograd", "finite differences"),
+    note=rel_error_note(),
     forbids=AUTOGRAD_FORBIDS + CONV_GRAD_FORBIDS,
     tol=FLOAT64,
     diagnoses=[
-        Mistake("db_partial_sum", _db_partial_sums, _DB_NOT_SUMMED, part=2),
-        Symptom("db_wrong_shape", _db_wrong_shape, _DB_NOT_SUMMED),
-        Mistake("db_averaged", lambda g, x, w, stride=1, padding=0: g.mean(dim=(0, 2, 3)),
-                "db is averaged: the bias was ADDED at every position, so its gradient is the SUM of grad_out over (0, 2, 3).",
-                part=2),
-        Mistake("dw_transposed", _dw_transposed,
-                "dw has the wrong transpose: its first two axes are swapped. dw[o, c] pairs output channel o "
-                "with input channel c, shape (C_out, C_in, K_h, K_w) like weight.", part=1),
+        # db not summed over N, H' and W': some axes summed, or a db of the wrong shape
+        Mistake("db_partial_sum", _db_partial_sums, part=2),
+        Symptom("db_wrong_shape", _db_wrong_shape),
+        Mistake("db_averaged", lambda g, x, w, stride=1, padding=0: g.mean(dim=(0, 2, 3)), part=2),
+        Mistake("dw_transposed", _dw_transposed, part=1),  # first two axes swapped
         Mistake("dw_rotated", lambda g, x, w, stride=1, padding=0: _dw_at_stride(g, x, w, stride, padding).flip(-2, -1),
-                "dw is rotated by 180 degrees: dw[o, c, p, q] multiplies grad_out by the input pixel at offset (p, q) "
-                "of each window; correlate, do not flip.", part=1),
+                part=1),
         Mistake("dw_kernel_transposed",
-                lambda g, x, w, stride=1, padding=0: _dw_at_stride(g, x, w, stride, padding).transpose(-2, -1),
-                "dw has its kernel rows and columns swapped (a transpose of the last two axes).", part=1),
-        Mistake("dw_stride_ignored", lambda g, x, w, stride=1, padding=0: _dw_at_stride(g, x, w, 1, padding),
-                "dw ignores the stride: output position (i, j) used the window starting at (i*S, j*S), so take the input "
-                "windows S pixels apart (as convolutions: dilation=S on grad_out's taps).", part=1),
-        Symptom("dx_border_kept", _dx_border_kept,
-                "dx has the padding border: the gradient of the padded input is (H + 2P) x (W + 2P); "
-                "x itself is its inside, dx_pad[:, :, P:P+H, P:P+W] (wrong padding)."),
-        Mistake("dx_shifted", _dx_cropped_first,
-                "dx is shifted: crop P pixels from EVERY side of the padded gradient, dx_pad[:, :, P:P+H, P:P+W], "
-                "not the first H x W (wrong padding).", part=0),
-        Mistake("dx_unflipped", _dx_unflipped,
-                "dx without the flipped kernel: written as a (full) convolution of grad_out, the kernel must be rotated by "
-                "180 degrees (w.flip(-2, -1)), because output (i, j) reached input (i*S + p, j*S + q) through weight[p, q].",
-                part=0),
-        Mistake("dx_stride_ignored", _dx_stride_ignored,
-                "dx ignores the stride: grad_out[:, :, i, j] goes back to the window starting at (i*S, j*S) "
-                "(as a convolution: S - 1 zeros between grad_out's pixels).", part=0),
-        Symptom("dx_wrong_size", _dx_too_small,
-                "dx has the wrong size: it must have x's shape. When the windows do not reach the last rows "
-                "or columns (the stride does not divide), those pixels get gradient 0, but they are still there."),
+                lambda g, x, w, stride=1, padding=0: _dw_at_stride(g, x, w, stride, padding).transpose(-2, -1), part=1),
+        Mistake("dw_stride_ignored", lambda g, x, w, stride=1, padding=0: _dw_at_stride(g, x, w, 1, padding), part=1),
+        Symptom("dx_border_kept", _dx_border_kept),  # the padded input's gradient, border included
+        Mistake("dx_shifted", _dx_cropped_first, part=0),  # cropped to the first H x W
+        Mistake("dx_unflipped", _dx_unflipped, part=0),  # a full convolution with the kernel not rotated
+        Mistake("dx_stride_ignored", _dx_stride_ignored, part=0),
+        Symptom("dx_wrong_size", _dx_too_small),  # smaller than x: the rows and columns no window reaches dropped
     ],
-    hints=list(CONV2D_BACKWARD_HINTS),
 ))
 
 
@@ -379,8 +312,8 @@ def _apply_of(fn):
     if getattr(fn, "__name__", "") == "apply" and isinstance(getattr(fn, "__self__", None), type) \
             and issubclass(fn.__self__, torch.autograd.Function):
         return fn  # Conv2dFunction.apply
-    raise TypeError(f"expected your torch.autograd.Function subclass (check('Conv2dFunction', Conv2dFunction)), "
-                    f"got {type(fn).__name__} {getattr(fn, '__name__', '')}".rstrip())
+    raise TypeError(message("compare.Conv2dFunction.not_a_function",
+                            got=f"{type(fn).__name__} {getattr(fn, '__name__', '')}".rstrip()))
 
 
 def _tiny_cnn_losses(conv, x, y, params, steps=10, lr=1.0):
@@ -415,8 +348,8 @@ def _engine_grad(out, leaves, grad_out):
                if not f.filename.startswith((torch_dir, _PACKAGE_DIR)) and "site-packages" not in f.filename]
         if own:
             raise  # raised in the learner's backward: keep its line
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise RuntimeError(f"autograd, after your backward(): {message}") from None
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise RuntimeError(message("compare.Conv2dFunction.autograd_error", message=first_line)) from None
 
 
 def _conv2d_function_call(fn, args, kwargs):
@@ -485,9 +418,9 @@ def _conv2d_function_compare(got, expected):
         losses = got.get("losses") if isinstance(got, dict) else None
         if isinstance(losses, torch.Tensor) and losses.numel() > 1 and torch.isfinite(losses).all():
             if not losses[-1] < losses[0]:
-                return (f"the training run's loss went from {losses[0].item():.4g} to {losses[-1].item():.4g} in "
-                        f"{losses.numel()} steps: it did not decrease (with F.conv2d it goes to "
-                        f"{expected['losses'][-1].item():.4g})")
+                return message("compare.Conv2dFunction.loss_not_decreasing", first=f"{losses[0].item():.4g}",
+                               last=f"{losses[-1].item():.4g}", steps=losses.numel(),
+                               reference=f"{expected['losses'][-1].item():.4g}")
     return compare_rel_error(MAX_REL_ERROR, names=("output", "dx", "dw", "db"))(got, expected)
 
 
@@ -508,26 +441,12 @@ conv2d_function = register(Checker(
     cases=_conv2d_function_cases,
     call=_conv2d_function_call,
     compare=_conv2d_function_compare,
-    note=rel_error_note("autograd"),
+    note=rel_error_note(),
     forbids=AUTOGRAD_FORBIDS + CONV_GRAD_FORBIDS,
     diagnoses=[
-        Symptom("not_connected", _not_connected,
-                "your output has no gradient: return it from forward() of a torch.autograd.Function "
-                "subclass and call it as Conv2dFunction.apply(x, weight, bias, stride, padding)."),
-        Symptom("no_dx", _grad_is_none(1),
-                "backward() returned None for x: return (dx, dw, db, None, None), in forward's argument order."),
-        Symptom("no_dw", _grad_is_none(2),
-                "backward() returned None for weight: return (dx, dw, db, None, None), in forward's argument order."),
-        Symptom("no_db", _grad_is_none(3), "backward() returned None for the bias: when bias is not None return db "
-                                          "(grad_out summed over dims 0, 2, 3); None only when there is no bias."),
-    ],
-    hints=[
-        "forward(ctx, x, weight, bias, stride, padding) computes the output with your conv2d and keeps what backward "
-        "needs: tensors with ctx.save_for_backward(...), ints and flags (stride, padding, whether there is a bias) "
-        "as plain attributes of ctx.",
-        "backward(ctx, grad_out) returns ONE gradient per forward argument, in forward's order: x, weight, bias, "
-        "stride, padding. The two ints get None, and so does the bias when it was None.",
-        "In backward, get the tensors back from ctx.saved_tensors and hand them, with the stride and padding you "
-        "stored, to your conv2d_backward; its db is the bias's gradient (or None without a bias).",
+        Symptom("not_connected", _not_connected),  # the output has no gradient at all
+        Symptom("no_dx", _grad_is_none(1)),
+        Symptom("no_dw", _grad_is_none(2)),
+        Symptom("no_db", _grad_is_none(3)),
     ],
 ))

@@ -78,10 +78,6 @@ def _has_nan(got, case: Case) -> bool:
     return isinstance(got, torch.Tensor) and bool(torch.isnan(got).any()) and bool((case.args[0].abs() > 80).any())
 
 
-_OVERFLOW = ("nan at very large |x|: exp of a large number is inf in float32 and inf/inf (or 0*inf) is nan. "
-             "Use torch.sigmoid, or compute exp only of non-positive numbers.")
-
-
 def _swish_wrong_beta(x, beta=1.0):  # sigmoid(x) instead of sigmoid(beta x)
     x = x.double()
     return x * torch.sigmoid(x)
@@ -152,17 +148,10 @@ swish = register(Checker(
     cases=_swish_cases,
     forbids=("torch.nn.functional.silu", "torch.nn.SiLU"),
     diagnoses=[
-        Symptom("overflow_nan", _has_nan, _OVERFLOW),
-        Mistake("beta_ignored", _swish_wrong_beta, "beta is ignored: Swish is x * sigmoid(beta * x), you computed x * sigmoid(x)."),
-        Mistake("beta_outside", _swish_beta_outside,
-                "beta belongs INSIDE the sigmoid: x * sigmoid(beta * x), not beta * x * sigmoid(...)."),
-        Mistake("gate_alone", _gate_alone, "you returned the gate sigmoid(beta * x) alone; Swish multiplies it by x."),
-    ],
-    hints=[
-        "Swish gates x by a sigmoid of the same x: small negative inputs pass a little, large positive ones pass whole.",
-        "swish(x, beta) = x * sigmoid(beta * x); torch.sigmoid is safe for any x (no overflow).",
-        "Use torch.sigmoid on beta times x (not 1 / (1 + exp(-z)), which overflows for large negative z) and multiply "
-        "the result by x element by element.",
+        Symptom("overflow_nan", _has_nan),  # exp overflowed: inf/inf or 0*inf is nan
+        Mistake("beta_ignored", _swish_wrong_beta),
+        Mistake("beta_outside", _swish_beta_outside),
+        Mistake("gate_alone", _gate_alone),
     ],
 ))
 
@@ -171,22 +160,12 @@ swish_grad = register(Checker(
     reference=_swish_grad_reference,
     cases=_swish_cases,
     diagnoses=[
-        Symptom("overflow_nan", _has_nan,
-                _OVERFLOW + " (A derivative written as exp(-bx) / (1 + exp(-bx))**2 is the usual culprit.)"),
-        Mistake("returned_value", _grad_returned_value, "you returned swish itself, not its derivative."),
-        Mistake("no_product_term", _gate_alone,
-                "only sigmoid(beta x): the product rule gives a second term, x * d/dx sigmoid(beta x)."),
-        Mistake("chain_beta_missing", _grad_missing_chain_beta,
-                "the chain rule: d/dx sigmoid(beta x) = beta * s * (1 - s); the factor beta is missing."),
-        Mistake("beta_ignored", _grad_wrong_beta, "use s = sigmoid(beta * x), not sigmoid(x)."),
-        Mistake("only_second_term", _grad_only_second_term,
-                "the product rule has TWO terms: (d/dx x) * s + x * (d/dx s); the first, s, is missing."),
-    ],
-    hints=[
-        "Swish is a product, x times s(x) with s(x) = sigmoid(beta x): use the product rule, then the chain rule.",
-        "sigmoid'(z) = sigmoid(z) (1 - sigmoid(z)), so d/dx sigmoid(beta x) = beta * s * (1 - s).",
-        "Compute s once. The product rule gives two terms: s itself (from differentiating x) and x times the derivative "
-        "of s from hint 2.",
+        Symptom("overflow_nan", _has_nan),  # exp overflowed: inf/inf or 0*inf is nan
+        Mistake("returned_value", _grad_returned_value),
+        Mistake("no_product_term", _gate_alone),  # only the first term of the product rule
+        Mistake("chain_beta_missing", _grad_missing_chain_beta),
+        Mistake("beta_ignored", _grad_wrong_beta),
+        Mistake("only_second_term", _grad_only_second_term),
     ],
 ))
 
@@ -196,19 +175,10 @@ leaky_relu = register(Checker(
     cases=_leaky_cases,
     forbids=("torch.nn.functional.leaky_relu", "torch.nn.LeakyReLU"),
     diagnoses=[
-        Mistake("max_trick", _leaky_max_trick,
-                "max(x, slope * x) is Leaky ReLU only for slope <= 1; use torch.where(x > 0, x, slope * x)."),
-        Mistake("slope_on_positive_side", _leaky_positive_side,
-                "the slope went on the wrong side: positive x passes unchanged, NEGATIVE x is multiplied by the slope."),
-        Mistake("relu", _leaky_is_relu, "negative inputs became 0: that is ReLU; Leaky ReLU keeps negative_slope * x there."),
-        Mistake("default_slope", _leaky_default_slope, "you used 0.01 instead of the negative_slope argument."),
-        Mistake("abs_negative", _leaky_abs_negative,
-                "negative inputs must stay negative: negative_slope * x, not negative_slope * |x|."),
-    ],
-    hints=[
-        "Leaky ReLU treats the two sides of 0 differently: positive x passes unchanged.",
-        "For x <= 0 the output is negative_slope * x; torch.where(condition, a, b) picks per element.",
-        "Build the boolean condition 'x is positive' and let torch.where choose x where it holds and the scaled x "
-        "elsewhere; never write into x in place.",
+        Mistake("max_trick", _leaky_max_trick),  # max(x, slope * x): right only for slope <= 1
+        Mistake("slope_on_positive_side", _leaky_positive_side),
+        Mistake("relu", _leaky_is_relu),
+        Mistake("default_slope", _leaky_default_slope),
+        Mistake("abs_negative", _leaky_abs_negative),
     ],
 ))

@@ -75,9 +75,6 @@ def _rows_and_columns_swapped(x, kernel_size, stride=None):
     return pooled.transpose(-2, -1).contiguous().view_as(pooled)
 
 
-_OVER_CHANNELS = "you pooled over the channels too: pool each channel separately, the output keeps all C channels."
-
-
 max_pool2d = register(Checker(
     name="max_pool2d",
     reference=_max_pool_reference,
@@ -85,28 +82,15 @@ max_pool2d = register(Checker(
     forbids=("torch.nn.functional.max_pool2d", "torch.max_pool2d", "torch.nn.functional.max_pool2d_with_indices",
              "torch.nn.MaxPool2d", "torch.nn.functional.adaptive_max_pool2d"),
     diagnoses=[
-        Mistake("stride_one", lambda x, kernel_size, stride=None: F.max_pool2d(x, kernel_size, 1),
-                "your stride defaults to 1: when stride is None it must be kernel_size (non-overlapping windows), as in nn.MaxPool2d."),
-        Mistake("averaged", lambda x, kernel_size, stride=None: F.avg_pool2d(x, kernel_size, stride),
-                "you averaged each window: max pooling takes the LARGEST value."),
-        Mistake("abs_max", lambda x, kernel_size, stride=None: F.max_pool2d(x.abs(), kernel_size, stride),
-                "you took the max of |x|: max pooling keeps the largest signed value, negative numbers stay negative."),
-        Mistake("signed_abs_max", _signed_abs_max,
-                "you kept the value of largest magnitude: max pooling keeps the largest signed value."),
-        Mistake("zero_start", lambda x, kernel_size, stride=None: F.max_pool2d(x, kernel_size, stride).clamp(min=0),
-                "your max starts at 0, so windows of negative values give 0: start from the window's first value or -inf."),
-        Symptom("over_channels_shape", _over_channels_shape, _OVER_CHANNELS),
-        Mistake("over_channels", _over_channels, _OVER_CHANNELS),
-        Symptom("ceil_shape", _ceil_shape, "your output has an extra row or column: a window that runs off the edge is dropped, "
-                                           "H' = (H - K) // S + 1 (floor, like PyTorch's ceil_mode=False)."),
-        Mistake("rows_and_columns_swapped", _rows_and_columns_swapped,
-                "your output values are in the wrong order: the last axis is W (columns), the one before it H (rows)."),
-    ],
-    hints=[
-        "stride = kernel_size if stride is None. For every channel, slide a K x K window S pixels at a time "
-        "and keep its largest value; the output is (N, C, (H - K) // S + 1, (W - K) // S + 1).",
-        "Window (i, j) is x[:, :, i*S : i*S+K, j*S : j*S+K]; window.amax(dim=(-2, -1)) gives its (N, C) maxima at once.",
-        "Vectorised: F.unfold(x, K, stride=S) gives (N, C*K*K, H'*W'); .view(N, C, K*K, H', W').amax(dim=2).",
+        Mistake("stride_one", lambda x, kernel_size, stride=None: F.max_pool2d(x, kernel_size, 1)),
+        Mistake("averaged", lambda x, kernel_size, stride=None: F.avg_pool2d(x, kernel_size, stride)),
+        Mistake("abs_max", lambda x, kernel_size, stride=None: F.max_pool2d(x.abs(), kernel_size, stride)),
+        Mistake("signed_abs_max", _signed_abs_max),
+        Mistake("zero_start", lambda x, kernel_size, stride=None: F.max_pool2d(x, kernel_size, stride).clamp(min=0)),
+        Symptom("over_channels_shape", _over_channels_shape),  # over_channels, seen in the shape alone
+        Mistake("over_channels", _over_channels),
+        Symptom("ceil_shape", _ceil_shape),  # an extra row or column: windows running off the edge kept
+        Mistake("rows_and_columns_swapped", _rows_and_columns_swapped),
     ],
 ))
 
@@ -142,25 +126,16 @@ global_avg_pool2d = register(Checker(
     reference=_gap_reference,
     cases=_gap_cases,
     diagnoses=[
-        Mistake("keepdim", lambda x: x.mean(dim=(2, 3), keepdim=True),
-                "you returned (N, C, 1, 1), like nn.AdaptiveAvgPool2d(1); this exercise wants (N, C): flatten(1) or mean without keepdim."),
-        Symptom("squeezed_batch", _squeezed_batch,
-                "with a batch of 1 your output lost the batch axis: .squeeze() drops EVERY size-1 axis; "
-                "use .flatten(1) or mean(dim=(2, 3))."),
-        Mistake("summed", lambda x: x.sum(dim=(2, 3)), "you summed each map: divide by the number of positions H * W (take the mean)."),
-        Mistake("max", lambda x: x.amax(dim=(2, 3)), "you took the max of each map: that is global MAX pooling; take the mean."),
-        Mistake("over_channels", lambda x: one_of(x.mean(dim=(1, 2, 3)), x.mean(dim=(1, 2, 3), keepdim=True).flatten(1)),
-                "you averaged over the channels too: one mean per (sample, channel), shape (N, C)."),
-        Mistake("over_batch", lambda x: x.mean(dim=(0, 2, 3)),
-                "you averaged over the batch too: each sample keeps its own C means, shape (N, C)."),
-        Mistake("width_only", lambda x: x.mean(dim=3), "you averaged over W only: average over both spatial axes, dim=(2, 3)."),
-        Mistake("height_only", lambda x: x.mean(dim=2), "you averaged over H only: average over both spatial axes, dim=(2, 3)."),
-        Mistake("one_number", lambda x: x.mean(),
-                "you averaged everything into one number: one mean per (sample, channel), shape (N, C)."),
-    ],
-    hints=[
-        "One number per (sample, channel): the mean of that channel's H x W map. The output is (N, C).",
-        "Average over the two spatial axes at once (mean accepts a tuple of dims); without keepdim those axes disappear.",
+        Mistake("keepdim", lambda x: x.mean(dim=(2, 3), keepdim=True)),
+        Symptom("squeezed_batch", _squeezed_batch),  # .squeeze() also dropped the batch axis of a batch of 1
+        Mistake("summed", lambda x: x.sum(dim=(2, 3))),
+        Mistake("max", lambda x: x.amax(dim=(2, 3))),
+        Mistake("over_channels",
+                lambda x: one_of(x.mean(dim=(1, 2, 3)), x.mean(dim=(1, 2, 3), keepdim=True).flatten(1))),
+        Mistake("over_batch", lambda x: x.mean(dim=(0, 2, 3))),
+        Mistake("width_only", lambda x: x.mean(dim=3)),
+        Mistake("height_only", lambda x: x.mean(dim=2)),
+        Mistake("one_number", lambda x: x.mean()),
     ],
 ))
 
@@ -288,40 +263,17 @@ max_pool2d_backward = register(Checker(
     reference=_max_pool_backward_reference,
     cases=_max_pool_backward_cases,
     compare=compare_rel_error(MAX_REL_ERROR),
-    note=rel_error_note("autograd", "finite differences"),
+    note=rel_error_note(),
     forbids=BACKWARD_FORBIDS,
     tol=FLOAT64,
     diagnoses=[
-        Symptom("grad_out_shaped", _dx_grad_shaped,
-                "you returned a tensor shaped like grad_out: dx has the INPUT's shape (N, C, H, W); "
-                "every input pixel gets a gradient, most of them 0."),
-        Mistake("spread", _routed_by("spread"),
-                "you spread the gradient over the whole window (grad / K², average pooling's backward): "
-                "the max depends only on the window's largest value, so only that pixel gets the gradient."),
-        Mistake("copied", _routed_by("copy"), "you sent the gradient to every pixel of the window: only the window's maximum "
-                                              "influenced the output, so only that pixel gets it; the others get 0."),
-        Mistake("all_ties", _routed_by("all"),
-                "with ties you sent the gradient to EVERY tied maximum: the reference (PyTorch's max_pool2d) "
-                "sends each window's gradient to ONE position, the first maximum in reading order "
-                "(row by row, left to right; argmax of the flattened window gives it)."),
-        Mistake("split_ties", _routed_by("split"),
-                "with ties you split the gradient between the tied maxima: the reference (PyTorch) gives "
-                "all of it to ONE position, the first maximum in reading order (row by row, left to right)."),
-        Mistake("last_tie", _routed_by("last"),
-                "with ties you chose the LAST maximum of the window: the reference (PyTorch) chooses the "
-                "first one in reading order (row by row, left to right), e.g. argmax of the flattened window."),
-        Mistake("overwritten", _routed_by("overwrite"),
-                "where windows overlap (stride < K) a pixel can be the maximum of several windows: "
-                "it gets the SUM of their gradients. You overwrote (=) instead of adding (+=)."),
-        Mistake("stride_one", _stride_one,
-                "your stride defaults to 1: when stride is None it is kernel_size, as in the forward pass."),
-    ],
-    hints=[
-        "Only the window's largest value reached the output, so d(out)/d(x) is 1 at that one pixel and 0 elsewhere: "
-        "grad_out[:, :, i, j] goes to the position of window (i, j)'s maximum, and nowhere else.",
-        "For each output position, find where its window's maximum sits: the argmax over the flattened K*K window "
-        "(it returns the FIRST maximum on ties, as PyTorch does). A one-hot of that index, shaped K x K, marks the pixel.",
-        "Start from zeros shaped like x and ADD each window's part (the mark times its grad_out value) into its "
-        "window's slice: overlapping windows (stride < K) can share a maximum.",
+        Symptom("grad_out_shaped", _dx_grad_shaped),  # dx shaped like grad_out instead of x
+        Mistake("spread", _routed_by("spread")),
+        Mistake("copied", _routed_by("copy")),
+        Mistake("all_ties", _routed_by("all")),
+        Mistake("split_ties", _routed_by("split")),
+        Mistake("last_tie", _routed_by("last")),
+        Mistake("overwritten", _routed_by("overwrite")),  # = instead of += where windows overlap
+        Mistake("stride_one", _stride_one),
     ],
 ))

@@ -61,14 +61,14 @@ def _variant_items(variant, items, **knobs):
     return wrong
 
 
-def _y_is(name, message, **knobs):
+def _y_is(name, **knobs):
     """The mistake: y is the variant's (knobs turned)."""
-    return Mistake(name, _variant_items(_batch_norm_variant, 0, **knobs), message, part=0)
+    return Mistake(name, _variant_items(_batch_norm_variant, 0, **knobs), part=0)
 
 
-def _stats_are(name, message, **knobs):
+def _stats_are(name, **knobs):
     """The mistake: the new running statistics are the variant's."""
-    return Mistake(name, _variant_items(_batch_norm_variant, (1, 2), **knobs), message, part=(1, 2))
+    return Mistake(name, _variant_items(_batch_norm_variant, (1, 2), **knobs), part=(1, 2))
 
 
 def _eval_changed_stats(got, case):
@@ -108,31 +108,16 @@ batch_norm = register(Checker(
     reference=_batch_norm_reference,
     cases=_batch_norm_cases,
     diagnoses=[
-        Symptom("eval_changed_stats", _eval_changed_stats, "in evaluation mode the running statistics must come back unchanged."),
-        _y_is("eval_uses_batch", "in evaluation mode (training=False) normalise with running_mean and running_var, not with "
-                                 "the batch's statistics.", eval_uses_batch=True),
-        _y_is("layer_norm", "you normalised each sample over (C, H, W) (layer norm); batch norm averages each CHANNEL over "
-                            "(N, H, W): dim=(0, 2, 3).", axes=(1, 2, 3)),
-        _y_is("instance_norm", "you normalised each sample and channel over (H, W) (instance norm); batch norm also averages "
-                               "over the batch: dim=(0, 2, 3).", axes=(2, 3)),
-        _y_is("one_mean", "you used one mean for the whole tensor; batch norm keeps one mean per channel: dim=(0, 2, 3).",
-              axes=(0, 1, 2, 3)),
-        _y_is("unbiased_variance", "you normalised with the unbiased variance (n - 1); the output uses the biased one "
-                                   "(x.var(..., correction=0)); only running_var uses n - 1.", norm_correction=1),
-        _y_is("no_eps", "you left out eps: divide by sqrt(var + eps).", use_eps=False),
-        _y_is("no_affine", "you forgot the scale and shift: y * gamma + beta, each reshaped to (1, C, 1, 1).", affine=False),
-        _stats_are("biased_running_var", "running_var must be updated with the UNBIASED batch variance (divide by n - 1, "
-                                         "n = N*H*W), as nn.BatchNorm2d does.", run_correction=0),
-        _stats_are("momentum_flipped", "momentum is applied the wrong way round: in PyTorch new = (1 - momentum) * running "
-                                       "+ momentum * batch_stat.", flip_momentum=True),
-    ],
-    hints=[
-        "Training: statistics of the batch over dims (0, 2, 3), one per channel, and update the running ones. "
-        "Evaluation: use the running statistics as they are and return them unchanged.",
-        "Normalise with the biased variance (correction=0) plus eps; update running_var with the unbiased one "
-        "(correction=1); reshape per-channel vectors to (1, C, 1, 1) to broadcast.",
-        "new_mean = (1 - momentum) * running_mean + momentum * x.mean(dim=(0, 2, 3)); "
-        "new_var = (1 - momentum) * running_var + momentum * x.var(dim=(0, 2, 3), correction=1).",
+        Symptom("eval_changed_stats", _eval_changed_stats),  # evaluation mode changed the running statistics
+        _y_is("eval_uses_batch", eval_uses_batch=True),
+        _y_is("layer_norm", axes=(1, 2, 3)),
+        _y_is("instance_norm", axes=(2, 3)),
+        _y_is("one_mean", axes=(0, 1, 2, 3)),
+        _y_is("unbiased_variance", norm_correction=1),
+        _y_is("no_eps", use_eps=False),
+        _y_is("no_affine", affine=False),
+        _stats_are("biased_running_var", run_correction=0),
+        _stats_are("momentum_flipped", flip_momentum=True),
     ],
 ))
 
@@ -156,18 +141,18 @@ def _group_norm_variant(x, num_groups, eps=1e-5, *, interleaved=False, with_batc
     return y.reshape(x.shape)
 
 
-def _gn_mistake(name, message, **knobs):
+def _gn_mistake(name, **knobs):
     """The mistake: the output is the group-norm variant with ``knobs`` turned."""
     def wrong(x, num_groups, eps=1e-5):
         return _group_norm_variant(x, num_groups, eps, **knobs)
-    return Mistake(name, wrong, message)
+    return Mistake(name, wrong)
 
 
-def _gn_other_groups(name, message, groups_of):
+def _gn_other_groups(name, groups_of):
     """The mistake: group norm with ``groups_of(x, G)`` groups instead of G."""
     def wrong(x, num_groups, eps=1e-5):
         return F.group_norm(x, groups_of(x, num_groups), eps=eps)
-    return Mistake(name, wrong, message)
+    return Mistake(name, wrong)
 
 
 def _group_norm_cases(g: torch.Generator):
@@ -189,24 +174,13 @@ group_norm = register(Checker(
     reference=lambda x, num_groups, eps=1e-5: F.group_norm(x, num_groups, eps=eps),
     cases=_group_norm_cases,
     diagnoses=[
-        _gn_mistake("interleaved", "your groups interleave channels (channel c in group c % G); a group is C/G CONSECUTIVE "
-                                   "channels: x.reshape(N, G, C // G, H, W).", interleaved=True),
-        _gn_mistake("with_batch", "you averaged over the batch too; group norm normalises each sample on its own.",
-                    with_batch=True),
-        _gn_mistake("unbiased_variance", "you normalised with the unbiased variance (n - 1); use the biased one (correction=0).",
-                    correction=1),
-        _gn_mistake("no_eps", "you left out eps: divide by sqrt(var + eps).", use_eps=False),
-        _gn_other_groups("instance_norm", "you normalised each channel on its own (instance norm); a group holds C/G channels.",
-                         lambda x, G: x.shape[1]),
-        _gn_other_groups("layer_norm", "you normalised all channels of a sample together (layer norm); split them into G groups.",
-                         lambda x, G: 1),
-        _gn_other_groups("groups_of_g", "you made groups of G channels; num_groups is the NUMBER of groups, each holding C/G "
-                                        "channels.", lambda x, G: x.shape[1] // G),
-    ],
-    hints=[
-        "Group norm is instance norm on groups of channels: view x (N, C, H, W) as (N, G, C/G, H, W).",
-        "On the grouped view take the mean and the biased variance over dims (2, 3, 4) with keepdim=True, "
-        "normalise with sqrt(var + eps), then reshape back to x.shape.",
+        _gn_mistake("interleaved", interleaved=True),  # channel c in group c % G
+        _gn_mistake("with_batch", with_batch=True),
+        _gn_mistake("unbiased_variance", correction=1),
+        _gn_mistake("no_eps", use_eps=False),
+        _gn_other_groups("instance_norm", lambda x, G: x.shape[1]),
+        _gn_other_groups("layer_norm", lambda x, G: 1),
+        _gn_other_groups("groups_of_g", lambda x, G: x.shape[1] // G),  # groups of G channels, not G groups
     ],
 ))
 
@@ -285,19 +259,19 @@ def _bn_backward_variant(grad_out, x, gamma, eps=1e-5, *, mean_path=True, var_pa
     return dx, dgamma, grad_out.sum(dim=axes)
 
 
-def _bn_variant_dx(name, message, **knobs):
+def _bn_variant_dx(name, **knobs):
     """The mistake: dx is the closed form with one path or factor left out (``knobs``)."""
     def wrong(grad_out, x, gamma, eps=1e-5):
         return _bn_backward_variant(grad_out, x, gamma, eps, **knobs)[0]
-    return Mistake(name, wrong, message, part=0)
+    return Mistake(name, wrong, part=0)
 
 
-def _bn_forward_dx(name, message, no_eps=False, **knobs):
+def _bn_forward_dx(name, no_eps=False, **knobs):
     """The mistake: dx of a forward with a wrong knob (axes, unbiased variance, no eps), by autograd."""
     def wrong(grad_out, x, gamma, eps=1e-5):
         forward = lambda x: _bn_forward(x, gamma, torch.zeros_like(gamma), 0.0 if no_eps else eps, **knobs)  # noqa: E731
         return autograd_gradients(forward, (x,), grad_out)[0]
-    return Mistake(name, wrong, message, part=0)
+    return Mistake(name, wrong, part=0)
 
 
 def _params_not_summed(got, case):
@@ -310,48 +284,20 @@ batch_norm_backward = register(Checker(
     reference=_bn_backward_reference,
     cases=_bn_backward_cases,
     compare=compare_rel_error(MAX_REL_ERROR, names=("dx", "dgamma", "dbeta")),
-    note=rel_error_note("autograd", "finite differences"),
+    note=rel_error_note(),
     forbids=BACKWARD_FORBIDS,
     tol=FLOAT64,
     diagnoses=[
-        Symptom("params_not_summed", _params_not_summed,
-                "dgamma and dbeta must be summed over N, H and W (dims 0, 2, 3): gamma[c] and beta[c] "
-                "act at every position of channel c, so each is one number per channel, shape (C,)."),
-        Mistake("dgamma_of_x", lambda grad_out, x, gamma, eps=1e-5: (grad_out * x).sum(dim=(0, 2, 3)),
-                "dgamma multiplies grad_out by x: gamma scales the NORMALISED x_hat = (x - mean) / sqrt(var + eps), "
-                "so dgamma = (grad_out * x_hat).sum(dim=(0, 2, 3)).", part=1),
-        _bn_variant_dx("no_paths", "dx has neither the mean path nor the variance path: you treated the batch mean and "
-                                   "variance as constants, but both are computed from x, so every x[n, c, h, w] also moves "
-                                   "them (two more terms).", mean_path=False, var_path=False),
-        _bn_variant_dx("no_variance_path", "dx has the mean path but not the variance path: the variance also depends on x; "
-                                           "it adds - x_hat * mean(grad_out * x_hat) (inside the same gamma / sqrt(var + eps) "
-                                           "factor).", var_path=False),
-        _bn_variant_dx("no_mean_path", "dx has the variance path but not the mean path: the mean depends on x too; "
-                                       "it adds - mean(grad_out) over (N, H, W) (inside the same gamma / sqrt(var + eps) "
-                                       "factor).", mean_path=False),
-        _bn_variant_dx("paths_summed", "your mean and variance paths SUM over (N, H, W) where they should average: the mean "
-                                       "and the variance divide by n = N*H*W, so do their gradients (mean, not sum).",
-                       reduce="sum"),
-        _bn_variant_dx("no_gamma", "dx is missing the factor gamma: y = gamma * x_hat + beta, so dL/dx_hat = grad_out * gamma.",
-                       use_gamma=False),
-        _bn_forward_dx("instance_norm", "your dx normalises each sample and channel over (H, W) (instance norm): "
-                                        "batch norm's statistics are over (N, H, W), per channel.", axes=(2, 3)),
-        _bn_forward_dx("layer_norm", "your dx normalises each sample over (C, H, W) (layer norm): "
-                                     "batch norm's statistics are over (N, H, W), per channel.", axes=(1, 2, 3)),
-        _bn_forward_dx("unbiased_variance", "your dx uses the unbiased variance (n - 1): training-mode batch norm "
-                                            "normalises with the biased one (divide by n).", correction=1),
-        _bn_forward_dx("no_eps", "you left out eps: the forward divides by sqrt(var + eps), so does the backward.",
-                       no_eps=True),
-    ],
-    hints=[
-        "Recompute the forward first: mean and biased var over (0, 2, 3), std = sqrt(var + eps), and x_hat, x centred by the mean and divided by std. "
-        "dbeta and dgamma are sums over (0, 2, 3). For dx, x reaches the output three ways: directly, through the "
-        "mean and through the variance.",
-        "Backpropagate through the forward graph one node at a time: first dL/dx_hat (gamma scales it), then dL/dvar "
-        "(var enters only through 1/std), then dL/dmean (directly through x - mean; its part through var vanishes, "
-        "the deviations sum to 0), then add the three contributions to dx, dividing by n = N*H*W wherever a mean "
-        "or a variance averaged. Keep keepdim=True on every sum.",
-        "The three paths simplify to gamma / std times a combination of grad_out, its per-channel mean, and x_hat "
-        "times the per-channel mean of grad_out * x_hat; hint 2's steps give the signs.",
+        Symptom("params_not_summed", _params_not_summed),  # dgamma, dbeta not summed down to shape (C,)
+        Mistake("dgamma_of_x", lambda grad_out, x, gamma, eps=1e-5: (grad_out * x).sum(dim=(0, 2, 3)), part=1),
+        _bn_variant_dx("no_paths", mean_path=False, var_path=False),
+        _bn_variant_dx("no_variance_path", var_path=False),
+        _bn_variant_dx("no_mean_path", mean_path=False),
+        _bn_variant_dx("paths_summed", reduce="sum"),  # the mean and variance paths sum where they should average
+        _bn_variant_dx("no_gamma", use_gamma=False),
+        _bn_forward_dx("instance_norm", axes=(2, 3)),
+        _bn_forward_dx("layer_norm", axes=(1, 2, 3)),
+        _bn_forward_dx("unbiased_variance", correction=1),
+        _bn_forward_dx("no_eps", no_eps=True),
     ],
 ))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+from ..i18n import message
 from .core import Case, Checker, Mistake, Symptom, compare, register
 
 __all__ = ["add_gaussian_noise", "standardize"]
@@ -35,17 +36,22 @@ def _apply(transform, images: torch.Tensor) -> torch.Tensor:
         return transform(images)
 
 
+def _image_set(k: int, images: torch.Tensor) -> str:
+    """'image set 1 of shape (3, 6, 5)': which of the test images a report is about."""
+    return message("compare.AddGaussianNoise.image_set", k=k, shape=f"{tuple(images.shape)}")
+
+
 def _noise_call(cls, args, kwargs):
     """Build the learner's transform and apply it to each test image: the noisy images (or why it could not)."""
     transform = cls(*args, **kwargs)
     if not callable(transform):
-        return f"AddGaussianNoise(std, clip) should build a callable transform; got {type(transform).__name__}"
+        return message("compare.AddGaussianNoise.not_callable", kind=type(transform).__name__)
     outputs = []
     for k, images in enumerate(_test_images()):
         before = images.clone()
         outputs.append(_apply(transform, images))
         if not torch.equal(before, images):
-            return f"image set {k} of shape {tuple(images.shape)}: the transform changed its input in place; build a new tensor"
+            return message("compare.AddGaussianNoise.changed_input", where=_image_set(k, images))
     return outputs
 
 
@@ -59,7 +65,7 @@ def _compare_noise(got, expected) -> str | None:
         return got
     if isinstance(got, list) and len(got) == len(expected):
         for k, (out, want) in enumerate(zip(got, expected)):
-            problem = compare(out, want, where=f"image set {k} of shape {tuple(want.shape)}")
+            problem = compare(out, want, where=_image_set(k, want))
             if problem is not None:
                 return problem
         return None
@@ -88,22 +94,11 @@ add_gaussian_noise = register(Checker(
     call=_noise_call,
     compare=_compare_noise,
     diagnoses=[
-        Mistake("not_clipped", lambda std, clip=True: _noise_reference(std, False),
-                "the noise is not clipped: with clip=True the result must be clamped back to [0, 1] (x.clamp(0, 1))."),
-        Mistake("std_squared", lambda std, clip=True: _noise_reference(std, clip, scale=lambda s: s ** 2),
-                "the noise's spread is std squared: you multiplied by the variance; randn has std 1, so multiply by std itself."),
-        Mistake("sqrt_std", lambda std, clip=True: _noise_reference(std, clip, scale=lambda s: s ** 0.5),
-                "you multiplied by sqrt(std), as if std were a variance: std is already the standard deviation."),
-        Mistake("uniform", lambda std, clip=True: _noise_reference(std, clip, noise=torch.rand_like),
-                "that is uniform noise in [0, std): Gaussian noise comes from torch.randn_like, not torch.rand_like."),
-        Symptom("clamped_anyway", _raw_unclamped_in_range,
-                "with clip=False the values must NOT be clamped (the caller asked for raw noise)."),
-    ],
-    hints=[
-        "Gaussian noise with standard deviation std is torch.randn_like(x) * std; add it to the image.",
-        "Draw the noise inside __call__ (a new draw per call, from torch's global RNG) and clamp only when self.clip is True.",
-        "In __call__: noise of the input's shape scaled by self.std, added to a new tensor (never to x in place); "
-        "clamp into [0, 1] only when self.clip is set.",
+        Mistake("not_clipped", lambda std, clip=True: _noise_reference(std, False)),
+        Mistake("std_squared", lambda std, clip=True: _noise_reference(std, clip, scale=lambda s: s ** 2)),
+        Mistake("sqrt_std", lambda std, clip=True: _noise_reference(std, clip, scale=lambda s: s ** 0.5)),
+        Mistake("uniform", lambda std, clip=True: _noise_reference(std, clip, noise=torch.rand_like)),
+        Symptom("clamped_anyway", _raw_unclamped_in_range),  # clamped although clip=False
     ],
 ))
 
@@ -134,21 +129,10 @@ standardize = register(Checker(
     reference=_standardize_reference,
     cases=_standardize_cases,
     diagnoses=[
-        Mistake("divided_by_variance", lambda x, mean, std: (x - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1) ** 2,
-                "you divided by the variance (std squared); standardising divides by the standard deviation."),
-        Mistake("wrong_axis", _wrong_axis,
-                "mean/std were broadcast over the width (the last axis), not the channels: reshape them to (1, C, 1, 1)."),
-        Mistake("divided_first", lambda x, mean, std: x / std.view(1, -1, 1, 1) - mean.view(1, -1, 1, 1),
-                "subtract the mean first, then divide: (x - mean) / std, not x / std - mean."),
-        Mistake("only_centred", lambda x, mean, std: x - mean.view(1, -1, 1, 1),
-                "you only centred the data (x - mean); standardising also divides by std."),
-        Mistake("overall_statistics", lambda x, mean, std: (x - x.mean()) / x.std(),
-                "you used the batch's own overall mean/std; use the given per-channel mean and std."),
-    ],
-    hints=[
-        "Each channel c gets (x[:, c] - mean[c]) / std[c]; do it without a loop by broadcasting.",
-        "A (C,) tensor broadcasts against (N, C, H, W) along the LAST axis unless you reshape it.",
-        "Reshape mean and std so that their C values sit on the channel axis (shape (1, C, 1, 1), by view or by "
-        "indexing with None), then subtract and divide.",
+        Mistake("divided_by_variance", lambda x, mean, std: (x - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1) ** 2),
+        Mistake("wrong_axis", _wrong_axis),  # broadcast over the width, not the channels
+        Mistake("divided_first", lambda x, mean, std: x / std.view(1, -1, 1, 1) - mean.view(1, -1, 1, 1)),
+        Mistake("only_centred", lambda x, mean, std: x - mean.view(1, -1, 1, 1)),
+        Mistake("overall_statistics", lambda x, mean, std: (x - x.mean()) / x.std()),
     ],
 ))

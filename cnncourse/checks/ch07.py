@@ -58,26 +58,14 @@ cross_entropy = register(Checker(
              "torch.log_softmax", "torch.Tensor.log_softmax", "torch.Tensor.logsumexp", "torch.nn.CrossEntropyLoss",
              "torch.nn.functional.nll_loss"),
     diagnoses=[
-        Symptom("overflow", _overflowed,
-                "inf/nan on large logits: exp(1000) overflows float32. Subtract each row's maximum before exp "
-                "(log-sum-exp trick); it cancels out mathematically."),
-        Symptom("per_sample", _per_sample, "you returned one loss per sample (N,); the loss is their MEAN over the batch (a scalar)."),
-        Mistake("summed", lambda logits, targets: F.cross_entropy(logits, targets, reduction="sum"),
-                "you summed over the batch; nn.CrossEntropyLoss averages: divide by N (use .mean())."),
-        Mistake("softmax_input", lambda logits, targets: F.cross_entropy(logits.softmax(dim=1), targets),
-                "you applied softmax twice: the inputs are LOGITS. Take log-softmax of the logits directly, "
-                "not of softmax probabilities."),
-        Mistake("sign", lambda logits, targets: -F.cross_entropy(logits, targets),
-                "the sign is flipped: the loss is MINUS the log-probability of the true class."),
-        Mistake("all_classes", lambda logits, targets: -F.log_softmax(logits, 1).mean(),
-                "you averaged log-probabilities over ALL classes; pick only the true class's entry (gather)."),
-    ],
-    hints=[
-        "loss = mean over samples of -log softmax(z)[true class], and log softmax(z) = z - log(sum(exp(z))).",
-        "Stability: with m = the row maximum, log(sum(exp(z))) = m + log(sum(exp(z - m))); every exponent is then <= 0.",
-        "Three steps: subtract each row's maximum (keepdim=True so it broadcasts); log-softmax is the shifted logits "
-        "minus the log of each row's sum of exponentials; pick each row's true-class entry (gather, or indexing with "
-        "torch.arange(N)), negate, average.",
+        Symptom("overflow", _overflowed),
+        Symptom("per_sample", _per_sample),
+        Mistake("summed", lambda logits, targets: F.cross_entropy(logits, targets, reduction="sum")),
+        # softmax applied to the logits before the loss's own log-softmax
+        Mistake("softmax_input", lambda logits, targets: F.cross_entropy(logits.softmax(dim=1), targets)),
+        Mistake("sign", lambda logits, targets: -F.cross_entropy(logits, targets)),
+        # the log-probabilities of every class averaged, not only the true one's
+        Mistake("all_classes", lambda logits, targets: -F.log_softmax(logits, 1).mean()),
     ],
 ))
 
@@ -99,26 +87,13 @@ focal_loss = register(Checker(
     reference=lambda logits, targets, gamma: losses._focal_loss(logits, targets, gamma),
     cases=lambda g: _logit_cases(g, with_gamma=True),
     diagnoses=[
-        Symptom("overflow", _overflowed,
-                "inf/nan on large logits: compute log p with a stable log-softmax (subtract the row maximum), "
-                "then p = exp(log p)."),
-        Symptom("per_sample", _per_sample, "you returned one loss per sample (N,); return their MEAN over the batch (a scalar)."),
-        Mistake("summed", lambda z, t, gamma: losses._focal_loss(z, t, gamma, reduction="sum"),
-                "you summed over the batch; take the mean (divide by N)."),
-        Mistake("p_gamma", _focal_p_gamma,
-                "the modulating factor is (1 - p)^gamma, not p^gamma: it must SHRINK the loss of confident, "
-                "correct samples (p near 1)."),
-        Mistake("no_factor", lambda z, t, gamma: F.cross_entropy(z, t),
-                "this is plain cross-entropy: you left out the factor (1 - p_true)^gamma."),
-        Mistake("softmax_input", lambda z, t, gamma: losses._focal_loss(z.softmax(1), t, gamma),
-                "you applied softmax twice: the inputs are LOGITS; take log-softmax of them directly."),
-        Mistake("factor_of_log_p", _focal_on_logit, "the factor uses log p; it must use the probability p = exp(log p)."),
-    ],
-    hints=[
-        "Focal loss is cross-entropy with each sample's term multiplied by (1 - p_true)^gamma.",
-        "Get log p_true stably (log-softmax, then gather the true class), p_true = exp(log p_true), "
-        "then loss_i = -(1 - p_true)^gamma * log p_true; return the mean.",
-        "Get one log p_true per sample (shape (N,)) the stable way, turn it into p_true with exp, weight each "
-        "-log p_true by (1 - p_true) to the power gamma, then average over the batch.",
+        Symptom("overflow", _overflowed),
+        Symptom("per_sample", _per_sample),
+        Mistake("summed", lambda z, t, gamma: losses._focal_loss(z, t, gamma, reduction="sum")),
+        Mistake("p_gamma", _focal_p_gamma),
+        # plain cross-entropy: the modulating factor left out
+        Mistake("no_factor", lambda z, t, gamma: F.cross_entropy(z, t)),
+        Mistake("softmax_input", lambda z, t, gamma: losses._focal_loss(z.softmax(1), t, gamma)),
+        Mistake("factor_of_log_p", _focal_on_logit),
     ],
 ))

@@ -72,12 +72,12 @@ def _sgd_variant(kind: str, p, g, b, lr, mu):
     raise ValueError(kind)
 
 
-def _sgd_mistake(name, kind, message, param_only=False):
+def _sgd_mistake(name, kind, param_only=False):
     """The mistake ``kind`` of :func:`_sgd_variant`: the (param, buf) it gives, or only the param."""
     def wrong(param, grad, buf, lr, momentum):
         answer = _sgd_variant(kind, param, grad, buf, lr, momentum)
         return answer[0] if param_only else answer
-    return Mistake(name, wrong, message, part=0 if param_only else None)
+    return Mistake(name, wrong, part=0 if param_only else None)
 
 
 sgd_momentum_step = register(Checker(
@@ -85,30 +85,14 @@ sgd_momentum_step = register(Checker(
     reference=_torch_sgd_step,
     cases=_sgd_cases,
     diagnoses=[
-        Mistake("swapped", lambda *args: _torch_sgd_step(*args)[::-1], "you returned (buf, param); return (new_param, new_buf)."),
-        _sgd_mistake("lr_in_buffer", "lr_in_buffer",
-                     "you used the other momentum convention, v = μ·v + lr·g and p -= v (lr inside the buffer). PyTorch keeps "
-                     "lr outside: buf = μ·buf + g, then p -= lr·buf. The two agree only while lr never changes; after an lr "
-                     "drop (any scheduler) they step differently."),
-        _sgd_mistake("velocity_form", "lr_in_buffer_minus",
-                     "that is the textbook velocity form v = μ·v − lr·g, p += v (lr inside the buffer). PyTorch keeps lr "
-                     "outside: buf = μ·buf + g, then p -= lr·buf; the two differ as soon as the lr changes."),
-        _sgd_mistake("ema", "ema", "you averaged: buf = μ·buf + (1 − μ)·g (that is dampening = momentum). PyTorch's default "
-                                   "adds the whole gradient: buf = μ·buf + g."),
-        _sgd_mistake("nesterov", "nesterov",
-                     "that is the Nesterov step p -= lr·(g + μ·buf); plain momentum steps along the buffer itself."),
-        _sgd_mistake("old_buffer", "old_buffer",
-                     "you stepped with the OLD buffer; update buf = μ·buf + g first, then p -= lr·buf with the new one.",
-                     param_only=True),
-        _sgd_mistake("ascent", "plus", "the step goes the wrong way: subtract, p -= lr·buf (descend the gradient)."),
-        _sgd_mistake("no_momentum", "no_momentum", "the parameter moved by −lr·g only: the step must use the new buffer, "
-                                                   "p -= lr·buf.", param_only=True),
-    ],
-    hints=[
-        "Two lines: first update the buffer from the gradient, then move the parameter along the buffer.",
-        "The new buffer is momentum times the old buffer plus the raw gradient: no lr in it and no (1 − momentum) factor.",
-        "The step uses the NEW buffer, not the old one: move the parameter against it, scaled by lr, and return "
-        "both new tensors (parameter first).",
+        Mistake("swapped", lambda *args: _torch_sgd_step(*args)[::-1]),  # returned (buf, param)
+        _sgd_mistake("lr_in_buffer", "lr_in_buffer"),
+        _sgd_mistake("velocity_form", "lr_in_buffer_minus"),
+        _sgd_mistake("ema", "ema"),
+        _sgd_mistake("nesterov", "nesterov"),
+        _sgd_mistake("old_buffer", "old_buffer", param_only=True),
+        _sgd_mistake("ascent", "plus"),
+        _sgd_mistake("no_momentum", "no_momentum", param_only=True),
     ],
 ))
 
@@ -169,11 +153,11 @@ def _adam_variant(kind: str, p, g, m, v, t, lr, betas, eps):
     return new_p, m1, v1
 
 
-def _adam_mistake(name, kind, message):
+def _adam_mistake(name, kind):
     """The mistake ``kind`` of :func:`_adam_variant`: the (param, m, v) it gives."""
     def wrong(*args):
         return _adam_variant(kind, *args)
-    return Mistake(name, wrong, message)
+    return Mistake(name, wrong)
 
 
 def _divided_by_zero_at_step_one(got, case):
@@ -184,33 +168,20 @@ def _divided_by_zero_at_step_one(got, case):
     return not torch.isfinite(got[0]).all() and FLOAT32.same((got[1], got[2]), right[1:])
 
 
-_T_FROM_ZERO = ("your bias correction counts t from 0: on the first step 1 − β^0 = 0 and you divide by zero (later steps "
-                "are off by one). t is the number of THIS step, starting at 1: use 1 − β1**t and 1 − β2**t.")
-
-
 adam_step = register(Checker(
     name="adam_step",
     reference=_torch_adam_step,
     cases=_adam_cases,
     diagnoses=[
-        Symptom("t_from_zero_first_step", _divided_by_zero_at_step_one, _T_FROM_ZERO),
-        _adam_mistake("t_from_zero", "t_from_zero", _T_FROM_ZERO),
-        _adam_mistake("not_squared", "not_squared", "the second moment averages the SQUARED gradient: v = β2·v + (1 − β2)·g²."),
-        _adam_mistake("returned_hat", "returned_hat", "return the raw moments m and v as the new state, not the bias-corrected "
-                                                      "m̂ and v̂; the correction is recomputed from t at every step."),
-        _adam_mistake("no_correction", "no_correction", "no bias correction: m and v start at 0, so early on they are too "
-                                                        "small; divide by (1 − β1**t) and (1 − β2**t) before the step."),
-        _adam_mistake("only_m", "only_m", "you bias-corrected m but not v: v̂ = v / (1 − β2**t) too."),
-        _adam_mistake("only_v", "only_v", "you bias-corrected v but not m: m̂ = m / (1 − β1**t) too."),
-        _adam_mistake("eps_inside", "eps_inside", "eps goes OUTSIDE the square root, as in PyTorch: m̂ / (√v̂ + eps), not "
-                                                  "m̂ / √(v̂ + eps) (they differ when gradients are tiny)."),
-        _adam_mistake("swapped_betas", "swapped_betas",
-                      "β1 (0.9) is for the first moment m, β2 (0.999) for the second moment v; yours are swapped."),
-    ],
-    hints=[
-        "Update both running averages first (m from g, v from g²), then bias-correct them with t, then step.",
-        "m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²;  m̂ = m / (1 − β1**t);  v̂ = v / (1 − β2**t).",
-        "The step is lr times the corrected first moment divided by (the square root of the corrected second moment, "
-        "plus eps: eps goes outside the root); return the raw, uncorrected m and v for the next step.",
+        # t counted from 0: on step 1 a division by zero, on later steps an answer off by one step
+        Symptom("t_from_zero_first_step", _divided_by_zero_at_step_one),
+        _adam_mistake("t_from_zero", "t_from_zero"),
+        _adam_mistake("not_squared", "not_squared"),
+        _adam_mistake("returned_hat", "returned_hat"),  # returned the bias-corrected moments as the state
+        _adam_mistake("no_correction", "no_correction"),
+        _adam_mistake("only_m", "only_m"),
+        _adam_mistake("only_v", "only_v"),
+        _adam_mistake("eps_inside", "eps_inside"),
+        _adam_mistake("swapped_betas", "swapped_betas"),
     ],
 ))

@@ -77,9 +77,9 @@ def _wc_variant(kind: str, t, total, warmup, base, low):
     return low + (base - low) * half
 
 
-def _wc_mistake(name, kind, message):
+def _wc_mistake(name, kind):
     """The mistake ``kind`` of :func:`_wc_variant`: the lr it gives for the case's step."""
-    return Mistake(name, lambda *args: _wc_variant(kind, *args), message)
+    return Mistake(name, lambda *args: _wc_variant(kind, *args))
 
 
 warmup_cosine_lr = register(Checker(
@@ -87,37 +87,14 @@ warmup_cosine_lr = register(Checker(
     reference=_torch_warmup_cosine,
     cases=_warmup_cosine_cases,
     diagnoses=[
-        _wc_mistake("warmup_from_zero", "warmup_t_over_w",
-                    "off-by-one warm-up: your warm-up starts at lr 0 (a wasted step; PyTorch's LinearLR refuses a start "
-                    "factor of 0). Step t of the warm-up trains at base_lr·(t + 1)/(warmup_steps + 1)."),
-        _wc_mistake("warmup_early_peak", "warmup_t1_over_w",
-                    "off-by-one warm-up: base_lr·(step + 1)/warmup_steps reaches the peak one step early. Divide by "
-                    "(warmup_steps + 1): the peak is reached at step warmup_steps, the first cosine step."),
-        _wc_mistake("no_min_lr", "no_min_lr", "min_lr is missing: the cosine goes from base_lr down to min_lr, "
-                                              "min_lr + (base_lr − min_lr)·(1 + cos(π·p))/2, not base_lr·(1 + cos(π·p))/2."),
-        _wc_mistake("min_added", "min_added", "you added min_lr on top of base_lr·(1 + cos)/2, so the first cosine step is "
-                                              "above base_lr; scale the cosine by (base_lr − min_lr)."),
-        _wc_mistake("cosine_over_total", "cosine_total",
-                    "cosine over the wrong length: after warm-up only total_steps − warmup_steps steps are "
-                    "left, so p = (step − warmup_steps)/(total_steps − warmup_steps), not /total_steps."),
-        _wc_mistake("cosine_not_shifted", "cosine_not_shifted",
-                    "the cosine must start when the warm-up ends: p = (step − warmup_steps)/"
-                    "(total_steps − warmup_steps), you used step/(total_steps − warmup_steps)."),
-        _wc_mistake("cosine_ignores_warmup", "cosine_t_over_total",
-                    "cosine over the wrong length: p = step/total_steps ignores the warm-up; use "
-                    "p = (step − warmup_steps)/(total_steps − warmup_steps)."),
-        _wc_mistake("cosine_one_step_short", "cosine_minus_one",
-                    "cosine over the wrong length: PyTorch's T_max is total_steps − warmup_steps, so "
-                    "min_lr would be reached one step AFTER the last step; you divided by one step less."),
-    ],
-    hints=[
-        "Two branches: if step < warmup_steps, a straight line up to base_lr; otherwise a half cosine from base_lr "
-        "down to min_lr over the remaining steps.",
-        "Warm-up: base_lr·(step + 1)/(warmup_steps + 1). Cosine: p = (step − warmup_steps)/(total_steps − warmup_steps), "
-        "then min_lr + (base_lr − min_lr)·(1 + cos(π·p))/2.",
-        "Return early from the warm-up branch. In the cosine branch compute the progress p (0 at the end of warm-up, "
-        "1 at total_steps) first; math.cos(math.pi * p) goes from 1 to -1, so shift and halve it to blend from "
-        "base_lr down to min_lr.",
+        _wc_mistake("warmup_from_zero", "warmup_t_over_w"),  # base_lr·t/W: starts at lr 0
+        _wc_mistake("warmup_early_peak", "warmup_t1_over_w"),  # base_lr·(t + 1)/W: peaks one step early
+        _wc_mistake("no_min_lr", "no_min_lr"),
+        _wc_mistake("min_added", "min_added"),
+        _wc_mistake("cosine_over_total", "cosine_total"),
+        _wc_mistake("cosine_not_shifted", "cosine_not_shifted"),
+        _wc_mistake("cosine_ignores_warmup", "cosine_t_over_total"),
+        _wc_mistake("cosine_one_step_short", "cosine_minus_one"),
     ],
     tol=FLOAT64,
     check_inputs_unchanged=False,
@@ -158,9 +135,9 @@ def _step_variant(kind, epoch, base, size, gamma):
     return base * gamma ** exponent
 
 
-def _step_mistake(name, kind, message):
+def _step_mistake(name, kind):
     """The mistake ``kind`` of :func:`_step_variant`: the lr it gives for the case's epoch."""
-    return Mistake(name, lambda *args: _step_variant(kind, *args), message)
+    return Mistake(name, lambda *args: _step_variant(kind, *args))
 
 
 step_decay_lr = register(Checker(
@@ -168,22 +145,11 @@ step_decay_lr = register(Checker(
     reference=_torch_step_decay,
     cases=_step_cases,
     diagnoses=[
-        _step_mistake("no_floor", "no_floor", "the lr decays smoothly: epoch/step_size must be an integer division, "
-                                              "epoch // step_size (the lr only drops every step_size epochs)."),
-        _step_mistake("off_by_one", "off_by_one", "each drop comes one epoch early: epoch 0 trains at base_lr and the first "
-                                                  "drop is at epoch step_size; use epoch // step_size, not (epoch + 1) // step_size."),
-        _step_mistake("ceil", "ceil", "rounding up makes the drops come early (the first already at epoch 1); round down: "
-                                      "epoch // step_size."),
-        _step_mistake("every_epoch", "every_epoch", "that decays every epoch (ExponentialLR); StepLR decays every step_size "
-                                                    "epochs: gamma ** (epoch // step_size)."),
-        _step_mistake("times", "times", "multiply by gamma once per drop: gamma to the POWER of the number of drops, "
-                                        "gamma ** (epoch // step_size), not gamma * (epoch // step_size)."),
-    ],
-    hints=[
-        "Count how many drops have happened by this epoch, then multiply base_lr by gamma that many times.",
-        "The number of drops is epoch // step_size (integer division); epoch 0 is before any drop.",
-        "Raise gamma to the number of drops so far and scale base_lr by it; epochs 0 .. step_size-1 give base_lr "
-        "itself.",
+        _step_mistake("no_floor", "no_floor"),  # epoch / step_size, not floored
+        _step_mistake("off_by_one", "off_by_one"),
+        _step_mistake("ceil", "ceil"),
+        _step_mistake("every_epoch", "every_epoch"),
+        _step_mistake("times", "times"),  # gamma * drops instead of gamma ** drops
     ],
     tol=FLOAT64,
     check_inputs_unchanged=False,

@@ -15,6 +15,7 @@ import copy
 import torch
 import torch.nn.functional as F
 
+from ..i18n import message
 from .core import FLOAT64, Case, Checker, Mistake, Symptom, compare, one_of, register
 
 __all__ = ["inverted_dropout", "l2_penalty"]
@@ -85,30 +86,13 @@ inverted_dropout = register(Checker(
     reference=_reference_dropout,
     cases=_dropout_cases,
     diagnoses=[
-        Symptom("nan_at_one", _nan_at_one,
-                "p = 1 gives NaN: 0 · 1/(1 − p) = 0 · inf = NaN. With p = 1 every element is dropped: return "
-                "torch.zeros_like(x), as F.dropout(x, 1.0) does."),
-        Mistake("eval_scaled", _eval_scaled,
-                "in eval mode (training=False) dropout is the identity: return x unchanged. The 1/(1 − p) "
-                "scaling happens during training, so that nothing needs to change at test time."),
-        Mistake("eval_dropped", _eval_dropped, "in eval mode (training=False) nothing is dropped: return x unchanged."),
-        Mistake("no_scaling", _masked("right", "none"),
-                "you forgot the scaling: kept values must be divided by (1 − p) (inverted "
-                "dropout), so that the expected value of the output is x."),
-        Mistake("times_keep", _masked("right", "times"),
-                "you multiplied the kept values by (1 − p); inverted dropout DIVIDES by (1 − p)."),
-        Mistake("other_rule", _masked("other_rule", "right"),
-                "you keep where u ≥ p: that is dropout too (probability 1 − p), but the "
-                "check replays your draws with the rule keep = u < 1 − p (torch.bernoulli's); use that one."),
-        Mistake("keep_p", _masked("keep_p", "keep_p"),
-                "you keep each element with probability p; p is the probability to DROP. Keep where u < 1 − p."),
-    ],
-    hints=[
-        "Three cases: eval mode (return x), p = 1 (return zeros), otherwise draw u = torch.rand(x.shape, "
-        "generator=generator) and build a keep mask.",
-        "keep = u < 1 − p keeps each element with probability 1 − p; multiply x by the mask and rescale.",
-        "Turn the comparison into a float mask of 0s and 1s, multiply, and divide by the keep probability so the "
-        "expected value stays x; handle 'not training' and p == 1 before drawing anything.",
+        Symptom("nan_at_one", _nan_at_one),  # p = 1: 0 · 1/(1 − p) = NaN
+        Mistake("eval_scaled", _eval_scaled),
+        Mistake("eval_dropped", _eval_dropped),
+        Mistake("no_scaling", _masked("right", "none")),
+        Mistake("times_keep", _masked("right", "times")),  # kept values times (1 − p), not divided
+        Mistake("other_rule", _masked("other_rule", "right")),  # keep where u ≥ p, not u < 1 − p
+        Mistake("keep_p", _masked("keep_p", "keep_p")),  # p taken as the probability to keep
     ],
 ))
 
@@ -140,22 +124,21 @@ def _l2_compare(got, expected):
     if isinstance(got, torch.Tensor) and got.numel() == 1 and got.ndim > 0:
         got = got.reshape(())
     if not isinstance(got, torch.Tensor):
-        return f"returned {type(got).__name__}, expected a 0-d tensor (a differentiable penalty to add to the loss)"
+        return message("compare.l2_penalty.not_a_tensor", kind=type(got).__name__)
     if got.ndim != 0:
-        return f"returned a tensor of shape {tuple(got.shape)}, expected one number (a 0-d tensor): sum over all weights"
+        return message("compare.l2_penalty.not_one_number", shape=f"{tuple(got.shape)}")
     problem = compare(got.detach().double(), want, FLOAT64)
     if problem:
-        return f"penalty {problem}"
+        return message("compare.l2_penalty.value", problem=problem)
     leaves = [leaf for leaf in _leaves(got) if leaf.requires_grad]
     if not got.requires_grad or not leaves:
-        return ("the value is right but it carries no gradient (did you use .item(), .detach(), float() or torch.tensor(...)?); "
-                "build it from the parameters with torch operations so backward() reaches them")
+        return message("compare.l2_penalty.no_gradient")
     grads = torch.autograd.grad(got, leaves, allow_unused=True)
     for leaf, grad in zip(leaves, grads):
         grad = torch.zeros_like(leaf) if grad is None else grad
         problem = compare(grad.double(), (weight_decay * leaf.detach()).double(), FLOAT64)
         if problem:
-            return f"gradient is not λ·w (what SGD's weight_decay adds): {problem}"
+            return message("compare.l2_penalty.gradient", problem=problem)
     return None
 
 
@@ -197,19 +180,9 @@ l2_penalty = register(Checker(
     compare=_l2_compare,
     tol=FLOAT64,
     diagnoses=[
-        Mistake("unsquared", _l2_value("unsquared"),
-                "you used the Euclidean norm ‖w‖₂ = torch.norm(w, 2), as the article does. That is √Σw², not Σw²: its "
-                "gradient w/‖w‖ has length 1 whatever the weights, so it is not weight decay. Square it: (w ** 2).sum()."),
-        Mistake("no_half", _l2_value("no_half"),
-                "you forgot the 1/2: the gradient of λ·Σw² is 2λ·w, twice what SGD's weight_decay=λ adds. Use (λ/2)·Σw²."),
-        Mistake("mean", _l2_value("mean"), "you averaged (w ** 2).mean(); the penalty SUMS w² over every weight."),
-        Mistake("first_only", _l2_value("first_only"), "only the first tensor counted: sum (λ/2)·Σw² over EVERY tensor in "
-                                                       "params (SGD's weight_decay decays all of them, biases included)."),
-    ],
-    hints=[
-        "Weight decay λ adds λ·w to each gradient; which function of w has gradient λ·w?",
-        "d/dw (λ/2)·w² = λ·w. Sum (w ** 2).sum() over all tensors, then multiply by λ/2.",
-        "Add up each tensor's sum of squares (a loop or a generator over params) and scale the total by half of "
-        "weight_decay; keep it a tensor so autograd can differentiate it.",
+        Mistake("unsquared", _l2_value("unsquared")),  # the norm ‖w‖₂, not its square
+        Mistake("no_half", _l2_value("no_half")),
+        Mistake("mean", _l2_value("mean")),
+        Mistake("first_only", _l2_value("first_only")),
     ],
 ))

@@ -78,24 +78,11 @@ precision_recall_f1 = register(Checker(
     reference=_sklearn_prf,
     cases=_prf_cases,
     diagnoses=[
-        Symptom("nan", _nan, "a 0/0 gave NaN: a class never predicted has an empty column (and an absent class an empty "
-                             "row). Like sklearn's zero_division=0, make that precision (or recall, F1) 0."),
-        Mistake("swapped", _prf_variant("swapped"),
-                "rows and columns are swapped: rows are TRUE classes, columns PREDICTED ones. Precision "
-                "divides the diagonal by the COLUMN sums (everything predicted k), recall by the ROW sums.", part=0),
-        Mistake("arithmetic_f1", _prf_variant("arithmetic"),
-                "F1 is the HARMONIC mean 2·P·R / (P + R), not the arithmetic mean (P + R) / 2.", part=2),
-        Mistake("total", _prf_variant("total"),
-                "you divided by the total count; precision divides C[k, k] by column k's sum, recall by row k's sum.", part=0),
-        Mistake("averaged", _prf_variant("averaged"),
-                "you returned averages over the classes; return one value PER CLASS, tensors of shape (K,).", part=(0, 1, 2)),
-    ],
-    hints=[
-        "Everything comes from three vectors: the diagonal (true positives), the column sums and the row sums.",
-        "precision = diag / confusion.sum(0); recall = diag / confusion.sum(1); replace the 0/0 cases by 0 "
-        "(torch.where(denominator > 0, ..., 0)).",
-        "Work in float64. Precision divides the diagonal by the column sums, recall by the row sums, each 0 where "
-        "its sum is 0; F1 is their harmonic mean, again 0 where both are 0.",
+        Symptom("nan", _nan),  # a 0/0 for a class never predicted or absent
+        Mistake("swapped", _prf_variant("swapped"), part=0),
+        Mistake("arithmetic_f1", _prf_variant("arithmetic"), part=2),
+        Mistake("total", _prf_variant("total"), part=0),
+        Mistake("averaged", _prf_variant("averaged"), part=(0, 1, 2)),
     ],
 ))
 
@@ -137,11 +124,11 @@ def _es_cases(g: torch.Generator):
     ]
 
 
-def _es_mistake(name, message, **mistake):
+def _es_mistake(name, **mistake):
     """The mistake of :func:`_simulate` with ``mistake`` (a rule turned the wrong way): the (stop, best) it gives."""
     def wrong(losses, patience, min_delta=0.0):
         return _simulate(losses, patience, min_delta, **mistake)
-    return Mistake(name, wrong, message)
+    return Mistake(name, wrong)
 
 
 def _patience_off_by(delta: int):
@@ -177,30 +164,13 @@ early_stopping_epochs = register(Checker(
     cases=_es_cases,
     tol=EXACT,
     diagnoses=[
-        Mistake("zero_based", _es_zero_based,
-                "your epochs count from 0; count them from 1, as History.epoch does (the first epoch is epoch 1)."),
-        _es_mistake("tie_improves", "a tie counted as an improvement; an epoch improves only if its loss is STRICTLY below "
-                                    "best − min_delta.", tie_improves=True),
-        Mistake("patience_plus_one", _patience_off_by(+1),
-                "patience is off by one: you stop after patience + 1 epochs without improvement. "
-                "Stop as soon as the counter reaches patience."),
-        Mistake("patience_minus_one", _patience_off_by(-1),
-                "patience is off by one: you stop after patience − 1 epochs without improvement "
-                "(counting the best epoch itself?). Stop when patience epochs IN A ROW failed to improve."),
-        Mistake("min_delta_ignored", _es_min_delta_ignored, "min_delta was ignored: an epoch improves only if loss < best − min_delta."),
-        _es_mistake("nan_improves", "a NaN loss counted as an improvement (`not loss >= best` is True for NaN); test "
-                                    "`loss < best - min_delta`, which is False for NaN.", nan_improves=True),
-        Mistake("restored_last", _es_last, "you return the LAST epoch as the one to restore; restore_best brings back the "
-                                           "BEST epoch, `patience` epochs before the stop."),
-        Mistake("looked_ahead", _es_looked_ahead, "your best epoch is the minimum of the WHOLE sequence, including epochs "
-                                                  "after the stop that were never trained; only epochs up to the stop count.",
-                part=1),
-    ],
-    hints=[
-        "Walk through the losses once, keeping the best loss so far, its epoch, and a counter of epochs without improvement.",
-        "An epoch improves when its loss is below the best by more than min_delta: then remember it and reset the wait; "
-        "otherwise wait one more epoch, and stop when the wait reaches patience.",
-        "Count epochs from 1. When the wait reaches patience, return this epoch and the best one; if the losses run "
-        "out first, return how many there were and the best epoch.",
+        Mistake("zero_based", _es_zero_based),
+        _es_mistake("tie_improves", tie_improves=True),
+        Mistake("patience_plus_one", _patience_off_by(+1)),
+        Mistake("patience_minus_one", _patience_off_by(-1)),
+        Mistake("min_delta_ignored", _es_min_delta_ignored),
+        _es_mistake("nan_improves", nan_improves=True),
+        Mistake("restored_last", _es_last),  # the stop epoch returned as the one to restore
+        Mistake("looked_ahead", _es_looked_ahead, part=1),
     ],
 ))

@@ -34,6 +34,7 @@ import time
 import torch
 from torch import nn
 
+from ..i18n import message
 from .core import Case, Checker, Symptom, _resolve, code_uses, register
 
 __all__ = ["train_digit_cnn", "training_digits", "PARAMETER_BUDGET", "TIME_BUDGET", "ACCURACY_TARGET", "HELD_OUT", "STOP_FACTOR"]
@@ -136,11 +137,15 @@ def _is_outside_data(value) -> bool:
 
 
 def _short(path: str) -> str:
-    return path.replace("cnncourse.", "").replace("checks.ch12.", "the check's ")
+    path = path.replace("cnncourse.", "")
+    own = "checks.ch12."
+    return message("compare.train_digit_cnn.the_checks", name=path[len(own):]) if path.startswith(own) else path
 
 
 def _outside_value(name: str, value) -> str:
-    return f"`{name}`, {type(value).__name__} from outside the function" if _is_outside_data(value) else ""
+    if not _is_outside_data(value):
+        return ""
+    return message("compare.train_digit_cnn.outside_value", name=name, kind=type(value).__name__)
 
 
 def outside_data(fn) -> str:
@@ -262,8 +267,7 @@ def _predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
             out = model(batch)
             if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape != (len(batch), 10):
                 shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-                raise _BadOutput(f"your model gave {shape} for {len(batch)} images; "
-                                 f"expected shape ({len(batch)}, 10), one score per digit")
+                raise _BadOutput(message("compare.train_digit_cnn.bad_output", got=f"{shape}", n=len(batch)))
             predictions.append(out.argmax(1).cpu())
     return torch.cat(predictions)
 
@@ -310,7 +314,7 @@ def _challenge(fn, args, kwargs) -> dict:
     if not isinstance(model, nn.Module):
         what = type(model).__name__
         if isinstance(model, (tuple, list)) and any(isinstance(m, nn.Module) for m in model):
-            what += " holding a model"
+            what = message("compare.train_digit_cnn.holding_a_model", kind=what)
         return dict(result, problem="type", detail=what)
     result["parameters"] = int(sum(p.numel() for p in model.parameters()))
     result["stored"], result["stored_in"] = _stored_outside(model)
@@ -320,8 +324,8 @@ def _challenge(fn, args, kwargs) -> dict:
     except _BadOutput as err:
         result.update(problem="output", detail=str(err))
     except Exception as err:  # noqa: BLE001 - the learner's model failing on the held-out images, in one line
-        message = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        result.update(problem="model_error", detail=f"{type(err).__name__}: {message[:200]}")
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        result.update(problem="model_error", detail=f"{type(err).__name__}: {first_line[:200]}")
     return result
 
 
@@ -335,7 +339,7 @@ def _accuracy(got, labels) -> float | None:
 
 
 def _seconds(value: float) -> str:
-    return f"{value:.1f} s"
+    return message("check.seconds", seconds=f"{value:.1f}")
 
 
 def _numbers(got, labels, skip: str = "") -> str:
@@ -343,58 +347,58 @@ def _numbers(got, labels, skip: str = "") -> str:
     parts = []
     accuracy = _accuracy(got, labels)
     if skip != "accuracy" and accuracy is not None:
-        parts.append(f"accuracy {accuracy:.1%}")
+        parts.append(message("compare.train_digit_cnn.accuracy", accuracy=f"{accuracy:.1%}"))
     if skip != "parameters" and got.get("parameters", -1) >= 0:
-        parts.append(f"{got['parameters']:,} parameters")
+        parts.append(message("compare.train_digit_cnn.parameters", parameters=f"{got['parameters']:,}"))
     if skip != "seconds":
-        parts.append(f"{_seconds(got.get('seconds', 0.0))} of training")
-    return ", ".join(parts)
+        parts.append(message("compare.train_digit_cnn.training_time", seconds=_seconds(got.get("seconds", 0.0))))
+    return message("compare.train_digit_cnn.separator").join(parts)
 
 
 def _compare(got, labels) -> str | None:
     """None if the challenge is met, else the ✗ line's reason (with the accuracy, parameters, seconds)."""
     if not isinstance(got, dict) or "problem" not in got:
-        return f"the check could not read what your function did ({type(got).__name__})"
+        return message("compare.train_digit_cnn.unreadable", kind=type(got).__name__)
     problem, detail = got["problem"], got.get("detail", "")
+    budget = f"{TIME_BUDGET:g}"
     if problem == "stopped":
         if detail == "budget":
-            return (f"stopped after {_seconds(got['seconds'])}, {STOP_FACTOR:g}× the {TIME_BUDGET:g} s time budget, "
-                    f"with no model returned: time one epoch first, then train for fewer epochs or a smaller model")
-        return (f"stopped after {_seconds(got['seconds'])}: this run gives a case {float(detail):.0f} s, less than the "
-                f"challenge's {TIME_BUDGET:g} s; run check('train_digit_cnn', train_digit_cnn) without a time_limit")
+            return message("compare.train_digit_cnn.stopped_at_budget", seconds=_seconds(got["seconds"]),
+                           factor=f"{STOP_FACTOR:g}", budget=budget)
+        return message("compare.train_digit_cnn.stopped_at_limit", seconds=_seconds(got["seconds"]),
+                       limit=f"{float(detail):.0f}", budget=budget)
     if problem == "outside":
-        return (f"your function gets digits it was not given ({detail}): the held-out digits are among the 5,000, "
-                f"so train only on the images and labels passed to it (no model was graded)")
+        return message("compare.train_digit_cnn.outside_data", detail=detail)
     if problem == "type":
-        return f"returned {detail} after {_seconds(got['seconds'])}; return the trained model itself (an nn.Module)"
+        return message("compare.train_digit_cnn.not_a_model", detail=detail, seconds=_seconds(got["seconds"]))
     if problem == "output":
-        return f"{detail} ({_numbers(got, labels)})"
+        return message("compare.train_digit_cnn.bad_output_line", detail=detail, numbers=_numbers(got, labels))
     if problem == "model_error":
-        return f"your model raised {detail} on the held-out images, shape ({EVAL_BATCH}, 1, 28, 28) ({_numbers(got, labels)})"
+        return message("compare.train_digit_cnn.model_error", detail=detail, batch=EVAL_BATCH,
+                       numbers=_numbers(got, labels))
     accuracy = _accuracy(got, labels)
     if accuracy is None:
-        return f"no predictions came back for the held-out digits ({_numbers(got, labels)})"
+        return message("compare.train_digit_cnn.no_predictions", numbers=_numbers(got, labels))
     if got["parameters"] > PARAMETER_BUDGET:
-        return (f"{got['parameters']:,} parameters, over the {PARAMETER_BUDGET:,} budget "
-                f"({_numbers(got, labels, skip='parameters')})")
+        return message("compare.train_digit_cnn.over_parameters", parameters=f"{got['parameters']:,}",
+                       budget=f"{PARAMETER_BUDGET:,}", numbers=_numbers(got, labels, skip="parameters"))
     if got.get("stored", 0) > STORED_LIMIT:
-        return (f"your model keeps {got['stored']:,} numbers outside its parameters (the largest: `{got['stored_in']}`); "
-                f"what it learns must be in its {PARAMETER_BUDGET:,} parameters, not a table of training images "
-                f"({_numbers(got, labels)})")
+        return message("compare.train_digit_cnn.stored_outside", stored=f"{got['stored']:,}", where=got["stored_in"],
+                       budget=f"{PARAMETER_BUDGET:,}", numbers=_numbers(got, labels))
     if got["seconds"] > TIME_BUDGET:
-        return (f"{_seconds(got['seconds'])} of training, over the {TIME_BUDGET:g} s budget "
-                f"({_numbers(got, labels, skip='seconds')})")
+        return message("compare.train_digit_cnn.over_time", seconds=_seconds(got["seconds"]), budget=budget,
+                       numbers=_numbers(got, labels, skip="seconds"))
     if accuracy < ACCURACY_TARGET:
-        return (f"accuracy {accuracy:.1%} on the {len(labels):,} held-out digits, below the {ACCURACY_TARGET:.0%} target "
-                f"({_numbers(got, labels, skip='accuracy')})")
+        return message("compare.train_digit_cnn.below_target", accuracy=f"{accuracy:.1%}", n=f"{len(labels):,}",
+                       target=f"{ACCURACY_TARGET:.0%}", numbers=_numbers(got, labels, skip="accuracy"))
     return None
 
 
 def _note(triples) -> str:
     case, got, labels = triples[0]
-    return (f"accuracy {_accuracy(got, labels):.1%} on {len(labels):,} held-out digits (target {ACCURACY_TARGET:.0%}), "
-            f"{got['parameters']:,} parameters (budget {PARAMETER_BUDGET:,}), "
-            f"{_seconds(got['seconds'])} of training (budget {TIME_BUDGET:g} s)")
+    return message("compare.train_digit_cnn.note", accuracy=f"{_accuracy(got, labels):.1%}", n=f"{len(labels):,}",
+                   target=f"{ACCURACY_TARGET:.0%}", parameters=f"{got['parameters']:,}",
+                   budget=f"{PARAMETER_BUDGET:,}", seconds=_seconds(got["seconds"]), time_budget=f"{TIME_BUDGET:g}")
 
 
 def _short_of_target(got) -> float | None:
@@ -425,25 +429,9 @@ train_digit_cnn = register(Checker(
     note=_note,
     time_limit=TIME_BUDGET * STOP_FACTOR + 10,
     check_inputs_unchanged=False,
+    message_fields={"budget": TIME_BUDGET},
     diagnoses=[
-        Symptom("chance", _chance,
-                "that is chance level (10%): the model looks untrained. Does your function run its training loop, "
-                "and return the model it trained (not a fresh one)? If it does, the training diverged: print the "
-                "loss every epoch (it should fall well below 2.3); a learning rate too high?"),
-        Symptom("undertrained", _undertrained,
-                f"you used little of the {TIME_BUDGET:g} s: more epochs (or a higher learning rate with a "
-                f"schedule) fit in the budget."),
-    ],
-    hints=[
-        "Start from the LeNet-like pattern of the course: two blocks of convolution, ReLU and 2×2 max pooling, then "
-        "one linear layer to 10 scores. Count its parameters with sum(p.numel() for p in model.parameters()) before "
-        "you train, and time one epoch: the budget is parameters AND seconds.",
-        "Most parameters sit in the linear layer: its input is channels × height × width after the last pooling. "
-        "Shrink that (fewer channels in the last block, or more pooling) rather than the convolutions. Train with "
-        "Adam at a learning rate around 1e-3 to 1e-2 in mini-batches of 32 to 128, reshuffled every epoch.",
-        "A few epochs are enough: aim for a training loss near 0.1. Batch normalisation after each convolution, a "
-        "learning rate that falls during training (OneCycleLR or a cosine schedule, stepped every batch) and random "
-        "shifts of a pixel or two (pad the images, crop a 28×28 window at a random offset) gain the last point of "
-        "accuracy. Switch the model to train() for training; the check calls eval() itself. Return the model, trained.",
+        Symptom("chance", _chance),  # accuracy near 10%: untrained, or training diverged
+        Symptom("undertrained", _undertrained),  # short of the target after under a quarter of the time budget
     ],
 ))

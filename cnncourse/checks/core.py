@@ -6,6 +6,11 @@ try (random and edge-case inputs) and *diagnoses* that name a likely mistake: a
 a missing bias...) and the engine reports it when the learner's wrong answer equals it; a
 :class:`Symptom` recognises a property of the answer (NaN at large inputs). Every comparison
 uses one of the named tolerances (:data:`EXACT`, :data:`FLOAT32`, :data:`FLOAT64`).
+
+Every word the engine prints comes from the message catalogue (:mod:`cnncourse.i18n`), in the
+learner's language: a diagnosis's message is ``diagnosis.<exercise>.<name>``, an exercise's
+hints are ``hint.<exercise>.1``, ``hint.<exercise>.2``..., and the engine's own phrases are
+``check.*``. A checker's code holds no English text of its own.
 :func:`check` prints one line, e.g.
 
     ✓ conv2d: 12/12 cases
@@ -38,9 +43,11 @@ import traceback
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import torch
+
+from .. import i18n
 
 __all__ = ["Case", "Checker", "CheckResult", "Outcome", "Judgement", "Tolerance", "EXACT", "FLOAT32", "FLOAT64",
            "Mistake", "Symptom", "one_of", "makes_mistake", "diagnose_answer", "register", "checkers", "run_check",
@@ -118,15 +125,15 @@ class Mistake:
 
     ``wrong(*case.args, **case.kwargs)`` computes the answer the mistake gives on a case (same signature as
     the reference; ``None``: the mistake cannot show on this case; :func:`one_of`: several forms of it).
-    When the learner's answer is wrong, the engine reports ``message`` for the first mistake whose answer the
-    learner's equals, within ``tol`` (default: the checker's), and that differs from the right answer. ``part``
+    When the learner's answer is wrong, the engine reports the message ``diagnosis.<exercise>.<name>`` of the
+    catalogue for the first mistake whose answer the learner's equals, within ``tol`` (default: the checker's),
+    and that differs from the right answer. ``part``
     (an index, or a tuple of indices) compares only those items of a tuple answer; ``wrong`` then returns the
     mistaken value of those items only.
     """
 
     name: str
     wrong: Callable[..., Any]
-    message: str
     tol: Tolerance | None = None
     part: int | tuple[int, ...] | None = None
 
@@ -134,11 +141,11 @@ class Mistake:
 @dataclass(frozen=True)
 class Symptom:
     """A diagnosis that is a property of the wrong answer rather than a computable wrong answer (NaN at large
-    inputs, the input's shape returned): ``recognises(got, case)`` says whether the answer shows it."""
+    inputs, the input's shape returned): ``recognises(got, case)`` says whether the answer shows it; its message
+    is ``diagnosis.<exercise>.<name>`` of the catalogue."""
 
     name: str
     recognises: Callable[[Any, "Case"], bool]
-    message: str
 
 
 Diagnosis = Mistake | Symptom
@@ -151,8 +158,9 @@ class Checker:
     ``cases(generator)`` returns the cases (random inputs come from the seeded generator).
     ``reference(*args, **kwargs)`` gives the expected value (PyTorch). ``diagnoses`` is an ordered list of
     :class:`Mistake` (the answer equals a computable wrong one) and :class:`Symptom` (the answer shows a
-    property); the first one that recognises the learner's wrong answer names the likely mistake. ``hints``
-    are the tiered hints, from a nudge to nearly the answer. ``tol`` is the tolerance of the default comparison
+    property); the first one that recognises the learner's wrong answer names the likely mistake. The tiered
+    hints, from a nudge to nearly the answer, are the catalogue's ``hint.<name>.1``, ``.2``... (:attr:`hints`);
+    ``message_fields`` fills the placeholders of its diagnoses' messages and hints (a time budget). ``tol`` is the tolerance of the default comparison
     and of the mistakes that name none; ``compare`` may replace the default comparison. ``forbids``
     names, as dotted paths (``"torch.nn.functional.conv2d"``, ``"torch.Tensor.log_softmax"``), the
     calls a from-scratch exercise re-implements: using one is a ✗ that names it.
@@ -170,7 +178,7 @@ class Checker:
     reference: Callable[..., Any]
     cases: Callable[[torch.Generator], Sequence[Case]]
     diagnoses: Sequence[Diagnosis] = ()
-    hints: Sequence[str] = ()
+    message_fields: Mapping[str, Any] = field(default_factory=dict)
     tol: Tolerance = FLOAT32
     compare: Callable[[Any, Any], str | None] | None = None
     check_inputs_unchanged: bool = True
@@ -178,6 +186,19 @@ class Checker:
     call: Callable[[Callable, tuple, dict], Any] | None = None
     note: Callable[[Sequence[tuple[Case, Any, Any]]], str] | None = None
     time_limit: float | None = None
+
+    @property
+    def hints(self) -> tuple[str, ...]:
+        """The hint ladder in the learner's language: ``hint.<name>.1``, ``hint.<name>.2``... of the catalogue."""
+        found, level = [], 1
+        while i18n.has(f"hint.{self.name}.{level}"):
+            found.append(i18n.message(f"hint.{self.name}.{level}", **self.message_fields))
+            level += 1
+        return tuple(found)
+
+    def diagnosis_message(self, diagnosis_name: str) -> str:
+        """The message of this checker's diagnosis ``diagnosis_name``, in the learner's language."""
+        return i18n.message(f"diagnosis.{self.name}.{diagnosis_name}", **self.message_fields)
 
 
 def limit_for(checker: Checker, requested: float | None) -> float | None:
@@ -209,15 +230,20 @@ class CheckResult:
         return self.total > 0 and self.passed == self.total
 
     def __str__(self) -> str:
+        """The verdict line, in the learner's language (the catalogue's ``check.passed``, ``check.failed``...)."""
         if self.ok:
-            return f"✓ {self.name}: {self.passed}/{self.total} cases" + (f", {self.note}" if self.note else "")
-        counts = f"{self.passed}/{self.total} cases; " if self.total else ""
-        text = f"✗ {self.name}: {counts}{self.detail}"
+            if self.note:
+                return _msg("check.passed_note", name=self.name, passed=self.passed, total=self.total, note=self.note)
+            return _msg("check.passed", name=self.name, passed=self.passed, total=self.total)
+        if self.total:
+            text = _msg("check.failed", name=self.name, passed=self.passed, total=self.total, detail=self.detail)
+        else:
+            text = _msg("check.failed_no_cases", name=self.name, detail=self.detail)
         if self.hint:
-            text = f"{text} Hint: {self.hint}"
+            text += _msg("check.hint_suffix", hint=self.hint)
         checker = _REGISTRY.get(self.name)
         if self.total and checker is not None and checker.hints:  # the next step, where a hint ladder exists
-            text = f"{text} Next: hint({self.name!r})"
+            text += _msg("check.next_suffix", name=self.name)
         return text
 
     def __bool__(self) -> bool:
@@ -242,6 +268,8 @@ class Outcome:
 
 _REGISTRY: dict[str, Checker] = {}
 
+_msg = i18n.message  # every phrase below is a key of cnncourse/messages/<language>.json
+
 
 def register(checker: Checker) -> Checker:
     """Add a checker to the registry (chapter modules call this at import)."""
@@ -250,6 +278,8 @@ def register(checker: Checker) -> Checker:
     names = [getattr(d, "name", None) for d in checker.diagnoses]
     if not all(isinstance(d, (Mistake, Symptom)) for d in checker.diagnoses):
         raise TypeError(f"{checker.name}: every diagnosis must be a Mistake or a Symptom")
+    if not all(isinstance(d, Symptom) or d.tol is None or isinstance(d.tol, Tolerance) for d in checker.diagnoses):
+        raise TypeError(f"{checker.name}: a Mistake's tol must be a Tolerance (its message is in the catalogue, not the code)")
     if len(set(names)) != len(names):
         raise ValueError(f"{checker.name}: two diagnoses share a name ({sorted(n for n in names if names.count(n) > 1)})")
     _REGISTRY[checker.name] = checker
@@ -292,63 +322,80 @@ def compare(got, expected, tol: Tolerance = FLOAT32, where: str = "") -> str | N
     Numpy scalars count as the numbers they hold; NaN and inf are reported, never raised (NaN in a tensor
     matches NaN at the same place).
     """
+    found = _difference(got, expected, tol, where)
+    return None if found is None else _msg(found[0], **found[1])
+
+
+def _difference(got, expected, tol: Tolerance, where: str = "", named: bool = False,
+                names: Sequence[str] = ()) -> tuple[str, dict] | None:
+    """What :func:`compare` reports, as a catalogue key and its fields (None: no difference).
+
+    ``where`` locates the value ("item 1[0]"); ``named`` says it starts with a name ("dx[0]", "image set 2")
+    rather than an item number (the phrase is then "in dx[0]", not "at item 1[0]"); ``names`` name the items of
+    a top-level tuple (``("dx", "dw", "db")``).
+    """
     atol, rtol = tol.atol, tol.rtol
-    at = f" at {where}" if where else ""
+    at = _msg("check.in" if named else "check.at", where=where) if where else ""
     got = _plain_number(got)
     if isinstance(expected, torch.Tensor):
         if not isinstance(got, torch.Tensor):
-            return f"returned {type(got).__name__}{at}, expected a tensor of shape {tuple(expected.shape)}"
+            return "check.cmp_not_tensor", dict(got=type(got).__name__, at=at, shape=tuple(expected.shape))
         if got.shape != expected.shape:
-            return f"shape {tuple(got.shape)}{at}, expected {tuple(expected.shape)}"
+            return "check.cmp_shape", dict(got=tuple(got.shape), at=at, expected=tuple(expected.shape))
         if got.dtype != expected.dtype and not (got.is_floating_point() and expected.is_floating_point()):
-            return f"dtype {got.dtype}{at}, expected {expected.dtype}"
+            return "check.cmp_dtype", dict(got=got.dtype, at=at, expected=expected.dtype)
         if got.device != expected.device:
-            return f"tensor on {got.device}{at}, expected {expected.device}"
+            return "check.cmp_device", dict(got=got.device, at=at, expected=expected.device)
         g, e = got.detach().double(), expected.detach().double()
         if not torch.allclose(g, e, atol=atol, rtol=rtol, equal_nan=True):
             diff = (g - e).abs()
             diff = torch.where(torch.isnan(diff), torch.full_like(diff, math.inf), diff)
             idx = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape)) if diff.ndim else ()
-            return (
-                f"values differ{at}: max |got - expected| = {diff.max().item():.3g} at index {idx} "
-                f"(got {g[idx].item():.5g}, expected {e[idx].item():.5g})"
-            )
+            return "check.cmp_values", dict(at=at, diff=f"{diff.max().item():.3g}", index=idx,
+                                            got=f"{g[idx].item():.5g}", expected=f"{e[idx].item():.5g}")
         return None
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-            return f"returned {_shape_or_type(got)}{at}, expected a {type(expected).__name__} of {len(expected)} items"
+            return "check.cmp_sequence", dict(got=_shape_or_type(got), at=at, kind=type(expected).__name__,
+                                              n=len(expected))
         for i, (g, e) in enumerate(zip(got, expected)):
-            problem = compare(g, e, tol, f"{where}[{i}]" if where else f"item {i}")
+            if where:
+                inner, inner_named = f"{where}[{i}]", named
+            elif i < len(names):
+                inner, inner_named = names[i], True
+            else:
+                inner, inner_named = _msg("check.item", i=i), False
+            problem = _difference(g, e, tol, inner, inner_named)
             if problem:
                 return problem
         return None
     if isinstance(expected, dict):
         if not isinstance(got, dict) or set(got) != set(expected):
-            return f"returned {_shape_or_type(got)}{at}, expected a dict with keys {sorted(expected)}"
+            return "check.cmp_dict", dict(got=_shape_or_type(got), at=at, keys=sorted(expected))
         for key in expected:
-            problem = compare(got[key], expected[key], tol, f"{where}[{key!r}]")
+            problem = _difference(got[key], expected[key], tol, f"{where}[{key!r}]", named)
             if problem:
                 return problem
         return None
     if isinstance(expected, bool) or expected is None or isinstance(expected, str):
-        return None if got == expected else f"returned {got!r:.80}{at}, expected {expected!r}"
+        return None if got == expected else ("check.cmp_returned", dict(got=f"{got!r:.80}", at=at, expected=repr(expected)))
     if isinstance(expected, (int, float)):
         if isinstance(got, torch.Tensor) and got.numel() == 1:
             got = got.item()
         if not isinstance(got, (int, float)) or isinstance(got, bool):
-            return f"returned {_shape_or_type(got)}{at}, expected a number ({expected!r})"
+            return "check.cmp_number", dict(got=_shape_or_type(got), at=at, expected=repr(expected))
         if not math.isfinite(got):
-            return f"returned {got!r}{at}, expected {expected!r}"
+            return "check.cmp_returned", dict(got=repr(got), at=at, expected=repr(expected))
         if isinstance(expected, int) and not isinstance(got, int) and got != int(got):
-            return f"returned {got!r}{at}, expected the whole number {expected}"
+            return "check.cmp_whole", dict(got=repr(got), at=at, expected=expected)
         if not math.isclose(got, expected, rel_tol=rtol, abs_tol=atol):
-            return f"returned {got:.6g}{at}, expected {expected:.6g}"
+            return "check.cmp_returned", dict(got=f"{got:.6g}", at=at, expected=f"{expected:.6g}")
         return None
     try:
         same = bool(got == expected)
     except Exception:  # noqa: BLE001 - an answer that cannot even be compared
         same = False
-    return None if same else f"returned {got!r:.80}{at}, expected {expected!r:.80}"
+    return None if same else ("check.cmp_returned", dict(got=f"{got!r:.80}", at=at, expected=f"{expected!r:.80}"))
 
 
 def _learner_line(err: BaseException) -> str:
@@ -357,9 +404,12 @@ def _learner_line(err: BaseException) -> str:
     if not frames:
         return ""
     frame = frames[-1]
-    where = "your cell" if "ipykernel" in frame.filename or frame.filename.startswith("<") else Path(frame.filename).name
+    where = _msg("check.your_cell") if "ipykernel" in frame.filename or frame.filename.startswith("<") \
+        else Path(frame.filename).name
     code = (frame.line or "").strip()
-    return f" (line {frame.lineno} of {where}: `{code}`)" if code else f" (line {frame.lineno} of {where})"
+    if code:
+        return _msg("check.line_code", line=frame.lineno, where=where, code=code)
+    return _msg("check.line", line=frame.lineno, where=where)
 
 
 def _changed(before: tuple, after: tuple) -> bool:
@@ -637,8 +687,7 @@ def call_case(checker: Checker, fn, case: Case, time_limit: float | None = CASE_
 
 
 def _forbidden_line(name: str, call: str) -> str:
-    return (f"your function calls {call}, which this exercise asks you to write yourself; "
-            f"compute it from simpler tensor operations instead.")
+    return _msg("check.forbidden", call=call)
 
 
 class Judgement(NamedTuple):
@@ -650,6 +699,7 @@ class Judgement(NamedTuple):
     stop: bool = False  # the check ends here (a stub, a forbidden call, a timeout)
     expected: Any = None  # the reference's answer for the case (computed once; the note reuses it)
     mistake: str = ""  # the name of the diagnosis that gave ``hint``
+    not_implemented: bool = False  # the stub still raises NotImplementedError
 
 
 def judge_case(checker: Checker, case: Case, outcome: Outcome, time_limit: float | None = CASE_TIME_LIMIT,
@@ -658,27 +708,26 @@ def judge_case(checker: Checker, case: Case, outcome: Outcome, time_limit: float
     if outcome.forbidden:
         return Judgement(False, _forbidden_line(checker.name, outcome.forbidden), stop=True)
     if outcome.timed_out:
-        limit = f"{time_limit:g} s" if time_limit else "its time limit"
-        return Judgement(False, f"[{case.label}] did not finish within {limit} (stopped): a loop that never ends, "
-                                f"or far too slow (loop over output positions, not over every number).", stop=True)
+        limit = _msg("check.seconds", seconds=f"{time_limit:g}") if time_limit else _msg("check.its_time_limit")
+        return Judgement(False, _msg("check.timed_out", label=case.label, limit=limit), stop=True)
     if outcome.not_implemented:
-        return Judgement(False, "not implemented yet: replace the `raise NotImplementedError` line with your code.",
-                         stop=True)
+        return Judgement(False, _msg("check.not_implemented"), stop=True, not_implemented=True)
     if outcome.error is not None:
         kind, message, where = outcome.error
-        return Judgement(False, f"[{case.label}] raised {kind}: {message}{where}")
+        return Judgement(False, _msg("check.raised", label=case.label, kind=kind, message=message, where=where))
     if checker.check_inputs_unchanged and _changed(case.args, outcome.args_after):
-        return Judgement(False, f"[{case.label}] your function changed its input in place; work on a copy or build a new tensor.")
+        return Judgement(False, _msg("check.changed_input", label=case.label))
     got, expected = outcome.value, None
     try:
         expected = (case.reference or checker.reference)(*case.args, **case.kwargs)
         problem = checker.compare(got, expected) if checker.compare is not None else compare(got, expected, checker.tol)
     except Exception as err:  # noqa: BLE001 - an answer so odd the comparison itself fails
-        problem = f"your answer could not be compared ({type(err).__name__}: {str(err)[:120]}); returned {_shape_or_type(got)}"
+        problem = _msg("check.not_comparable", error=f"{type(err).__name__}: {str(err)[:120]}", returned=_shape_or_type(got))
     if problem is None:
         return Judgement(True, expected=expected)
     name, message = diagnose_answer(checker, got, case, expected) if diagnose else ("", "")
-    return Judgement(False, f"[{case.label}] {problem}.", message, expected=expected, mistake=name)
+    return Judgement(False, _msg("check.case_problem", label=case.label, problem=problem), message, expected=expected,
+                     mistake=name)
 
 
 def _note(checker: Checker, triples: Sequence[tuple[Case, Any, Any]]) -> str:
@@ -697,7 +746,7 @@ def _verdict(checker: Checker, cases: Sequence[Case], outcomes, time_limit, prin
     for case, outcome in zip(cases, outcomes):
         judged = judge_case(checker, case, outcome, time_limit, diagnose=not first_problem)
         if judged.stop:
-            if judged.problem.startswith("not implemented"):
+            if judged.not_implemented:
                 return CheckResult(checker.name, 0, len(cases), judged.problem, printed=printed())
             return CheckResult(checker.name, 0 if outcome.forbidden else passed, len(cases), judged.problem,
                                printed=printed())
@@ -713,8 +762,9 @@ def _verdict(checker: Checker, cases: Sequence[Case], outcomes, time_limit, prin
 
 def _unknown(name, registry) -> CheckResult:
     close = [n for n in registry if isinstance(name, str) and (name in n or n in name)]
-    suggestion = f" Did you mean {close[0]!r}?" if close else f" Known exercises: {', '.join(sorted(registry))}."
-    return CheckResult(str(name), 0, 0, f"no exercise named {name!r}.{suggestion}")
+    if close:
+        return CheckResult(str(name), 0, 0, _msg("check.unknown_did_you_mean", name=name, close=close[0]))
+    return CheckResult(str(name), 0, 0, _msg("check.unknown", name=name, known=", ".join(sorted(registry))))
 
 
 def run_check(name: str, fn, seed: int = 0, time_limit: float | None = CASE_TIME_LIMIT) -> CheckResult:
@@ -730,7 +780,7 @@ def run_check(name: str, fn, seed: int = 0, time_limit: float | None = CASE_TIME
     if not callable(fn):
         return CheckResult(
             name, 0, 0,
-            f"expected your function, got {type(fn).__name__} {fn!r:.60}; pass the function itself: check({name!r}, {name}).",
+            _msg("check.not_a_function", kind=type(fn).__name__, value=f"{fn!r:.60}", name=name),
         )
     cases = list(checker.cases(torch.Generator().manual_seed(seed)))
     call = forbidden_in_code(fn, checker.forbids)
@@ -779,7 +829,7 @@ def diagnose_answer(checker: Checker, got, case: Case, expected) -> tuple[str, s
         except Exception:  # noqa: BLE001 - a diagnosis that cannot apply to this answer is simply skipped
             continue
         if hit:
-            return diagnosis.name, diagnosis.message
+            return diagnosis.name, checker.diagnosis_message(diagnosis.name)
     return "", ""
 
 
@@ -790,9 +840,12 @@ def printed_excerpt(text: str, lines: int = PRINTED_LINES, width: int = 160) -> 
     all_lines = text.rstrip("\n").split("\n")
     shown = [line if len(line) <= width else line[:width] + " …" for line in all_lines[:lines]]
     more = len(all_lines) - len(shown)
-    head = f"  your function printed {len(all_lines)} line{'s' if len(all_lines) != 1 else ''}"
-    head += f" (the first {len(shown)} shown):" if more else ":"
-    return "\n".join([head] + [f"  | {line}" for line in shown] + ([f"  | … {more} more lines"] if more else []))
+    if more:
+        head = _msg("check.printed_first", n=len(all_lines), shown=len(shown))
+    else:
+        head = _msg("check.printed_one") if len(all_lines) == 1 else _msg("check.printed_many", n=len(all_lines))
+    tail = [_msg("check.printed_more", more=more)] if more else []
+    return "\n".join([head] + [f"  | {line}" for line in shown] + tail)
 
 
 def check(name: str, fn, seed: int = 0, time_limit: float | None = CASE_TIME_LIMIT) -> CheckResult:
@@ -858,23 +911,21 @@ def compare_rel_error(max_error: float = 1e-6, names: Sequence[str] = (), same_d
     ``names`` label the items of a returned tuple in the report (``("dx", "dw", "db")``).
     """
     def compare_(got, expected) -> str | None:
-        problem = compare(got, expected, _SHAPES_ONLY)  # types and shapes only (and NaN)
-        if problem and not problem.startswith("values differ"):
-            for i, name in enumerate(names):
-                problem = problem.replace(f"at item {i}", f"in {name}").replace(f"item {i}", name)
-            return problem
+        problem = _difference(got, expected, _SHAPES_ONLY, names=names)  # types and shapes only (and NaN)
+        if problem and problem[0] != "check.cmp_values":
+            return _msg(problem[0], **problem[1])
         for where, g, e in _tensor_pairs(got, expected, names=names):
-            at = f" in {where}" if where else ""
+            at = _msg("check.in", where=where) if where else ""
             if same_dtype and e.is_floating_point() and g.dtype != e.dtype:
-                return (f"dtype {str(g.dtype).replace('torch.', '')}{at}, expected {str(e.dtype).replace('torch.', '')} "
-                        f"(the inputs' dtype: make new tensors with x.new_zeros(...) or torch.zeros_like(x))")
+                return _msg("check.rel_dtype", got=str(g.dtype).replace("torch.", ""), at=at,
+                            expected=str(e.dtype).replace("torch.", ""))
             if not e.numel():
                 continue
             rel = _rel(g, e)
             if rel.max().item() > max_error:
                 idx = tuple(int(i) for i in torch.unravel_index(rel.argmax(), rel.shape)) if rel.ndim else ()
-                return (f"max rel. error {rel.max().item():.2g}{at} at index {idx} "
-                        f"(got {g.detach()[idx].item():.5g}, expected {e.detach()[idx].item():.5g})")
+                return _msg("check.rel_error", error=f"{rel.max().item():.2g}", at=at, index=idx,
+                            got=f"{g.detach()[idx].item():.5g}", expected=f"{e.detach()[idx].item():.5g}")
         return None
     return compare_
 
@@ -883,21 +934,21 @@ def _short_float(value: float) -> str:
     return "0" if value == 0 else ("inf" if math.isinf(value) else f"{value:.0e}")
 
 
-def rel_error_note(reference_name: str = "autograd", own_reference_name: str = "finite differences"):
+def rel_error_note():
     """A ``Checker.note``: "max rel. error 3e-15 vs autograd, 2e-10 vs finite differences".
 
-    Cases without their own reference are measured against the checker's (``reference_name``), cases
-    with one (``Case.reference``) against theirs (``own_reference_name``).
+    Cases without their own reference are measured against the checker's (autograd), cases with one
+    (``Case.reference``) against theirs (finite differences).
     """
     def note(triples) -> str:
         shared = [rel_error(got, expected) for case, got, expected in triples if case.reference is None]
         own = [rel_error(got, expected) for case, got, expected in triples if case.reference is not None]
         parts = []
         if shared:
-            parts.append(f"{_short_float(max(shared))} vs {reference_name}" if own else _short_float(max(shared)))
+            parts.append(_msg("check.vs_autograd", error=_short_float(max(shared))) if own else _short_float(max(shared)))
         if own:
-            parts.append(f"{_short_float(max(own))} vs {own_reference_name}")
-        return "max rel. error " + ", ".join(parts) if parts else ""
+            parts.append(_msg("check.vs_finite_differences", error=_short_float(max(own))))
+        return _msg("check.max_rel_error", errors=", ".join(parts)) if parts else ""
     return note
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 
+from ..i18n import message
 from ..runtime import checkout_dir, course_dir
 from .core import checkers
 
@@ -25,21 +26,22 @@ class Printed(str):
 
 
 def hint(name: str, level: int = 1) -> str:
-    """Print hint ``level`` (1 = a nudge, the last = nearly the answer) for exercise ``name``.
+    """Print hint ``level`` (1 = a nudge, the last = nearly the answer) for exercise ``name``, in the learner's language.
 
     The text is also returned (a :class:`Printed` str, which Jupyter does not show again).
     """
     registry = checkers()
     if name not in registry:
-        text = f"no exercise named {name!r}; known exercises: {', '.join(sorted(registry))}"
+        text = message("tutor.unknown", name=name, known=", ".join(sorted(registry)))
     else:
         hints = registry[name].hints
         if not hints:
-            text = f"{name}: no hints written yet; try show_solution({name!r})"
+            text = message("tutor.no_hints", name=name)
         else:
             level = max(1, min(int(level), len(hints)))
-            more = f" (more: hint({name!r}, {level + 1}))" if level < len(hints) else f" (still stuck: show_solution({name!r}))"
-            text = f"hint {level}/{len(hints)} for {name}: {hints[level - 1]}{more}"
+            more = message("tutor.more", name=name, level=level + 1) if level < len(hints) \
+                else message("tutor.still_stuck", name=name)
+            text = message("tutor.hint", level=level, levels=len(hints), name=name, text=hints[level - 1], more=more)
     print(text)
     return Printed(text)
 
@@ -69,7 +71,7 @@ def show_solution(name: str, solutions_dir: Path | None = None) -> str | None:
     """Print the reference solution of exercise ``name`` from ``solutions/``."""
     source = solution_source(name, solutions_dir)
     if source is None:
-        print(f"no solution for {name!r} in this copy of the course (solutions/ is missing or withheld); ask your instructor")
+        print(message("tutor.no_solution", name=name))
         return None
     lines = [line for line in source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line]
     text = "\n".join(lines)

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..i18n import message
 from ..layers import activations as A
 from ..models import hooked_forward
 
@@ -158,9 +159,9 @@ def summarize_curve(c: Curve) -> str:
     """One line: the knob, f'(0), the range of f' on the grid and the autograd check."""
     knob = f" ({c.knob} = {c.value:.2f})" if c.knob else ""
     zero = int(torch.argmin(c.x.abs()))
-    return (f"{c.name}{knob}: f'(0) = {c.df[zero].item():.3f}, f' in [{c.df.min().item():.3f}, "
-            f"{c.df.max().item():.3f}] on [{c.x[0].item():g}, {c.x[-1].item():g}]; "
-            f"max |f' - autograd| = {c.grad_error:.1e}")
+    return message("summary.activation_curve", name=c.name, knob=knob, slope0=f"{c.df[zero].item():.3f}",
+                   low=f"{c.df.min().item():.3f}", high=f"{c.df.max().item():.3f}", x0=f"{c.x[0].item():g}",
+                   x1=f"{c.x[-1].item():g}", error=f"{c.grad_error:.1e}")
 
 
 # ----------------------------------------------------------------------------- dead units and sparsity

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..i18n import message
 from ..layers.conv import _conv_params, conv_flops, conv_output_size, pad2d
 
 __all__ = [
@@ -539,6 +540,6 @@ def summarize_conv_view(view: ConvView) -> str:
         return f"{layer}: {view.error}"
     c, h, w = view.input_shape
     oc, oh, ow = view.output_shape
-    return (f"{layer}: {c}x{h}x{w} -> {oc}x{oh}x{ow}, {view.params:,} parameters, "
-            f"{view.macs / 1e6:.2f} M MACs, receptive field {view.receptive_field}x{view.receptive_field}, "
-            f"output 0 reads {view.channels_seen} of {c} input channels")
+    return message("summary.conv_view", layer=layer, input=f"{c}x{h}x{w}", output=f"{oc}x{oh}x{ow}",
+                   params=f"{view.params:,}", macs=f"{view.macs / 1e6:.2f}", rf=view.receptive_field,
+                   seen=view.channels_seen, channels=c)

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..i18n import message
 from ..models import count_parameters, feature_maps, hooked_forward
 from .convolution import hand_kernels
 
@@ -501,6 +502,6 @@ def _last_module_name(model: nn.Module) -> str:
 
 def summarize_digit_view(view: DigitView) -> str:
     """One line: index, label, prediction and its probability."""
-    verdict = "correct" if view.prediction == view.label else "WRONG"
-    return (f"image {view.index}: label {view.classes[view.label]}, predicted {view.classes[view.prediction]} "
-            f"with p = {view.probabilities.max():.3f} ({verdict})")
+    verdict = message("summary.digit_correct" if view.prediction == view.label else "summary.digit_wrong")
+    return message("summary.digit_view", index=view.index, label=view.classes[view.label],
+                   predicted=view.classes[view.prediction], p=f"{view.probabilities.max():.3f}", verdict=verdict)

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 from torch.optim import lr_scheduler
 
+from ..i18n import message
 from ..schedules import SCHEDULES, make_scheduler
 
 __all__ = [
@@ -171,8 +172,8 @@ def explore(schedule: str = "warmup_cosine", peak_lr: float = 0.1, warmup_fracti
 
 
 def summarize_explore(c: ScheduleCurve) -> str:
-    return (f"{LABELS[c.kind]}: max lr {c.lrs.max().item():.3g}, last lr {c.lrs[-1].item():.3g}, "
-            f"mean lr {c.mean_lr:.3g} ({c.mean_lr / c.peak_lr:.0%} of the peak)")
+    return message("summary.schedule", label=LABELS[c.kind], max=f"{c.lrs.max().item():.3g}",
+                   last=f"{c.lrs[-1].item():.3g}", mean=f"{c.mean_lr:.3g}", share=f"{c.mean_lr / c.peak_lr:.0%}")
 
 
 # ----------------------------------------------------------------------------- LR range test

@@ -16,6 +16,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from .. import losses
+from ..i18n import message
 
 __all__ = [
     "outlier_line_data",
@@ -308,8 +309,8 @@ def loss_view(loss: str = "cross-entropy", margin: float = 1.0, gamma: float = 2
 
 
 def summarize_loss_view(view: LossView) -> str:
-    return (f"{view.loss}: margin {view.margin:+.2f} (p_true = {view.p_true:.3f}) -> "
-            f"loss {view.value:.4f}, d loss / d margin {view.gradient:+.4f}")
+    return message("summary.loss_view", loss=view.loss, margin=f"{view.margin:+.2f}", p_true=f"{view.p_true:.3f}",
+                   value=f"{view.value:.4f}", gradient=f"{view.gradient:+.4f}")
 
 
 

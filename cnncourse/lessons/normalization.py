@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..i18n import message
 from ..layers.norm import _batch_norm
 
 __all__ = [
@@ -301,10 +302,12 @@ def noise_curve(maps: torch.Tensor, batch_sizes: Sequence[int], kinds: Sequence[
 
 def summarize_stat_noise(result: StatNoise) -> str:
     """One line: the errors, and the precomputed accuracies if present."""
-    text = (f"{KIND_NAMES[result.kind]} at batch size {result.batch_size}: train-vs-eval mean error "
-            f"{result.mean_error:.3f} std, std error {result.std_error:.1%}, output mismatch {result.mismatch:.3f}")
+    text = message("summary.stat_noise", kind=KIND_NAMES[result.kind], batch=result.batch_size,
+                   mean_error=f"{result.mean_error:.3f}", std_error=f"{result.std_error:.1%}",
+                   mismatch=f"{result.mismatch:.3f}")
     if result.accuracy and result.kind in result.accuracy:
         acc = result.accuracy[result.kind]
         if result.batch_size in acc:
-            text += f"; test accuracy with batch statistics {acc[result.batch_size]:.3f} (eval mode {acc['eval']:.3f})"
+            text += message("summary.stat_noise_accuracy", batch_stats=f"{acc[result.batch_size]:.3f}",
+                            eval=f"{acc['eval']:.3f}")
     return text

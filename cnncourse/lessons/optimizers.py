@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..i18n import message
 from ..optim import OPTIMIZERS, adam_update, make_optimizer, rmsprop_update
 
 __all__ = [
@@ -306,9 +307,11 @@ def explore(optimizer: str = "momentum", surface: str = "quadratic", lr: float =
 def summarize_explore(t: Trajectory) -> str:
     reached = steps_to_tolerance(t)
     if t.diverged:
-        return "diverged (lower the learning rate)"
-    where = f"reached tolerance at step {reached}" if reached is not None else "tolerance not reached"
-    return f"final loss {t.final_loss:.2e}, {where}, ended at ({t.path[-1, 0]:.3f}, {t.path[-1, 1]:.3f})"
+        return message("summary.optimizer_diverged")
+    where = message("summary.optimizer_reached", step=reached) if reached is not None \
+        else message("summary.optimizer_not_reached")
+    return message("summary.optimizer", loss=f"{t.final_loss:.2e}", where=where,
+                   x=f"{t.path[-1, 0]:.3f}", y=f"{t.path[-1, 1]:.3f}")
 
 
 # ----------------------------------------------------------------------------- Adam, made precise

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..i18n import message
 from ..layers.conv import receptive_field
 from ..layers.pooling import _global_avg_pool2d, pool_output_size
 from .convolution import apply_kernels, hand_kernels
@@ -313,6 +314,7 @@ def pool_view(image: torch.Tensor, kind: str = "max", kernel_size: int = 2, stri
 def summarize_pool_view(view: PoolView) -> str:
     """One line: shapes, and how many input pixels each output pixel covers / skips."""
     k, s = view.kernel_size, view.stride
-    overlap = "windows overlap" if s < k else ("windows tile the image" if s == k else f"{s - k} pixel(s) skipped between windows")
+    overlap = message("summary.pool_overlap") if s < k else (
+        message("summary.pool_tile") if s == k else message("summary.pool_skip", pixels=s - k))
     kept = math.prod(view.out_shape[1:]) / math.prod(view.in_shape[1:])
-    return f"{view.in_shape} -> {view.out_shape} ({kept:.1%} of the positions kept; {overlap})"
+    return message("summary.pool_view", input=view.in_shape, output=view.out_shape, kept=f"{kept:.1%}", overlap=overlap)

@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 import torch
 from torch import Tensor, nn
 
+from ..i18n import message
 from ..models import LeNet5
 
 __all__ = [
@@ -262,9 +263,10 @@ def dropout_view(maps: Tensor, p: float, seed: int = 0, draws: int = 200) -> Dro
 
 def summarize_dropout_view(v: DropoutView) -> str:
     """One line: kept fractions and means (one draw, and over many draws)."""
-    return (f"kept {v.element_mask.float().mean().item():.0%} of elements, {int(v.channel_mask.sum())}/{len(v.channel_mask)} "
-            f"channels; mean in {v.mean_in:.3f}, after Dropout {v.mean_element:.3f} (avg of many draws "
-            f"{v.expected_element:.3f}), after Dropout2d {v.mean_channel:.3f} (avg {v.expected_channel:.3f})")
+    return message("summary.dropout_view", elements=f"{v.element_mask.float().mean().item():.0%}",
+                   channels=int(v.channel_mask.sum()), total=len(v.channel_mask), mean_in=f"{v.mean_in:.3f}",
+                   element=f"{v.mean_element:.3f}", expected_element=f"{v.expected_element:.3f}",
+                   channel=f"{v.mean_channel:.3f}", expected_channel=f"{v.expected_channel:.3f}")
 
 
 # ----------------------------------------------------------------------------- models and weights

@@ -65,3 +65,29 @@ def test_chapter_ends_with_its_quiz(path):
 def test_time_labels_match_measured_runs():
     problems = time_labels.stale(CHAPTERS, time_labels.load_timings())
     assert not problems, "stale run-time labels (run make site PROFILE=smoke/cpu, then python tools/time_labels.py):\n" + "\n".join(problems)
+
+
+def test_a_new_time_label_goes_into_the_chinese_edition_and_keeps_it_up_to_date(tmp_path):
+    import shutil
+
+    import nbzh
+
+    (tmp_path / "zh").mkdir()
+    english, chinese = tmp_path / CHAPTERS[0].name, tmp_path / "zh" / CHAPTERS[0].name
+    shutil.copy(CHAPTERS[0], english)
+    shutil.copy(nbzh.zh_path(CHAPTERS[0]), chinese)
+    assert nbzh.stale_cells(nbformat.read(english, 4), nbformat.read(chinese, 4)) == []
+    timings = {"hardware": "2 CPU cores", "smoke": {english.name: 21.0}, "cpu": {english.name: 150.0}}
+    assert time_labels.write_labels([english], timings) == 1
+    en_nb, zh_nb = nbformat.read(english, 4), nbformat.read(chinese, 4)
+    assert "**Run time** (2 CPU cores, measured by `make site`): smoke ≈ 21 s · cpu ≈ 2.5 min" in en_nb.cells[0].source
+    first = next(c for c in zh_nb.cells if c.cell_type == "markdown")
+    assert "**运行时间**（2 个 CPU 核心，由 `make site` 测得）：smoke ≈ 21 s · cpu ≈ 2.5 min" in first.source
+    assert nbzh.stale_cells(en_nb, zh_nb) == []  # the label was all that changed: still up to date
+    en_nb.cells[0].source += "\n\nA new sentence."  # a real change to the English makes it stale, label or not
+    nbformat.write(en_nb, english)
+    timings["smoke"][english.name] = 30.0
+    time_labels.write_labels([english], timings)
+    zh_nb = nbformat.read(chinese, 4)
+    assert "smoke ≈ 30 s" in next(c for c in zh_nb.cells if c.cell_type == "markdown").source
+    assert [s.cell_id for s in nbzh.stale_cells(nbformat.read(english, 4), zh_nb)] == [en_nb.cells[0].id]

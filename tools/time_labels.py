@@ -8,6 +8,11 @@ one entry per profile it ran, so the labels come from a measured run, never from
 The label is one line of the chapter's first markdown cell::
 
     **Run time** (2 CPU cores, measured by `make site`): smoke ≈ 40 s · cpu ≈ 2.5 min
+
+The Chinese edition (``notebooks/zh/``) gets the same label in Chinese (``**运行时间**（2 个 CPU 核心，
+由 `make site` 测得）：…``). Where its cell was translated from the English cell as it was before,
+the new label keeps it up to date: its recorded hash (tools/nbzh.py) becomes the new English cell's,
+since the label is all that changed. A cell that was already stale stays stale.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 TIMINGS = ROOT / "notebooks" / "timings.json"
 LABEL = re.compile(r"^\*\*Run time\*\*.*$", re.MULTILINE)
+ZH_LABEL = re.compile(r"^\*\*运行时间\*\*.*$", re.MULTILINE)
 PART = re.compile(r"(smoke|cpu|gpu) ≈ ([\d.]+) (s|min)")
 ORDER = ("smoke", "cpu", "gpu")
 
@@ -37,6 +43,40 @@ def label_for(name: str, timings: dict) -> str | None:
         return None
     where = timings.get("hardware", "2 CPU cores")
     return f"**Run time** ({where}, measured by `make site`): " + " · ".join(parts)
+
+
+def zh_label_for(name: str, timings: dict) -> str | None:
+    """The Chinese edition's label: the same numbers as :func:`label_for`."""
+    parts = [f"{profile} ≈ {human(timings[profile][name])}" for profile in ORDER
+             if name in timings.get(profile, {})]
+    if not parts:
+        return None
+    where = re.sub(r"^(\d+) CPU cores?$", r"\1 个 CPU 核心", timings.get("hardware", "2 CPU cores"))
+    return f"**运行时间**（{where}，由 `make site` 测得）：" + " · ".join(parts)
+
+
+def _relabel_zh(path: Path, cell_id: str, old_english: str, new_english: str, label: str) -> bool:
+    """Put ``label`` in the Chinese edition's copy of cell ``cell_id``; re-record its hash if it was up to date."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import nbzh
+
+    target = nbzh.zh_path(path)
+    if not target.is_file():
+        return False
+    nb = nbformat.read(target, as_version=4)
+    cell = next((c for c in nb.cells if c.get("id") == cell_id and c.cell_type == "markdown"), None)
+    if cell is None or not ZH_LABEL.search(cell.source):
+        return False
+    meta = cell.setdefault("metadata", {}).setdefault("cnncourse", {})
+    fresh = meta.get("translated_from") == nbzh.cell_hash(old_english)
+    source = ZH_LABEL.sub(label, cell.source)
+    if source == cell.source and not fresh:
+        return False
+    cell.source = source
+    if fresh:
+        meta["translated_from"] = nbzh.cell_hash(new_english)
+    nbformat.write(nb, target)
+    return True
 
 
 def read_label(nb) -> dict[str, float]:
@@ -78,9 +118,10 @@ def write_labels(notebooks: list[Path], timings: dict) -> int:
             continue
         source = LABEL.sub(label, cell.source) if LABEL.search(cell.source) else cell.source.rstrip() + "\n\n" + label
         if source != cell.source:
-            cell.source = source
+            old, cell.source = cell.source, source
             nbformat.write(nb, path)
             changed += 1
+            _relabel_zh(path, cell.get("id"), old, source, zh_label_for(path.name, timings))
     return changed
 
 

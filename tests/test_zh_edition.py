@@ -260,6 +260,8 @@ def test_glossary_misses_reads_prose_not_code():
     assert nbzh.glossary_misses("A kernel slides.", "核在图上滑动。", pairs) == ["kernel → 卷积核"]
     assert nbzh.glossary_misses("A kernel slides.", "卷积核在图上滑动。", pairs) == []
     assert nbzh.glossary_misses("Set `stride=2` and `kernel_size`.", "设置参数。", pairs) == []
+    assert nbzh.glossary_misses("Call `F.conv2d(x, w,\nstride=2)` here.", "在这里调用。", pairs) == []  # a span that wraps
+    assert nbzh.glossary_misses("a ` tick\n\nthen the stride", "然后", pairs) == ["stride → 步长"]  # not across paragraphs
     assert nbzh.glossary_misses("Kernels, strides.", "卷积核。", pairs) == []  # "strides" is not listed
     assert nbzh.glossary_misses("a feature\nmap", "一个特征图", [("feature map", "特征映射")]) == ["feature map → 特征映射"]
     other = [("kernel; kernels; not: backward kernels", "卷积核")]  # a compute kernel is not a convolution kernel

@@ -240,7 +240,8 @@ def glossary(path: Path = GLOSSARY) -> list[tuple[str, str]]:
     return pairs
 
 
-_CODE = re.compile(r"```.*?```|`[^`\n]*`|\]\([^)]*\)|https?://\S+", re.DOTALL)
+_CODE = re.compile(r"```.*?```|`(?:[^`\n]|\n(?!\s*\n))+`|\]\([^)]*\)|https?://\S+", re.DOTALL)
+# a code span may wrap onto the next line of its paragraph, never across a blank line
 
 
 def prose(markdown: str) -> str:

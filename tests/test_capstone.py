@@ -171,7 +171,7 @@ def test_ddp_under_torchrun_matches_one_process(tmp_path, capsys):
     gradient. Only BatchNorm's batch statistics (per half batch on CPU, where SyncBatchNorm is
     unavailable) and float summation order differ. So the two runs are *not* independent seeds:
     they track each other. Tolerance 0.04 on 500 test images (the binomial standard error of one
-    accuracy near 0.9 is 0.013; 0.04 is about three standard errors of a difference), plus a
+    accuracy near 0.9 is 0.013; 0.04 is three of those, about two of a difference of two runs), plus a
     first-epoch training loss within 5 %, which catches a wrong shard or unaveraged gradients.
     """
     single = capstone.main(SMALL)

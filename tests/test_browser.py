@@ -175,12 +175,18 @@ def test_a_chinese_chapter_speaks_chinese_and_its_widget_redraws(lab, browser):
         report = page.locator(f"{CURRENT} .jp-OutputArea-output pre", has_text="cnncourse").first.inner_text()
         assert "运行平台" in report and "本笔记本需要" in report, f"the set-up report is not in Chinese: {report[:300]!r}"
 
-    _run_and_move_a_control(lab, browser, f"zh/{ZH_CHAPTER.name}", f"zh-{ZH_CHAPTER.stem}", also=in_chinese)
+    def summary_in_chinese(before, after):
+        # the Explorer's summary line comes from the package (cnncourse.lessons), so it follows CNNCOURSE_LANG
+        for text in (before, after):
+            assert "图像" in text and "预测为" in text, f"the widget's summary line is not in Chinese: {text[:200]!r}"
+
+    _run_and_move_a_control(lab, browser, f"zh/{ZH_CHAPTER.name}", f"zh-{ZH_CHAPTER.stem}", also=in_chinese,
+                            moved=summary_in_chinese)
 
 
-def _run_and_move_a_control(lab, browser, name: str, stem: str, also=None):
+def _run_and_move_a_control(lab, browser, name: str, stem: str, also=None, moved=None):
     """Open ``name`` (a path under notebooks/), run every cell, move the first Explorer's first control, see it redraw;
-    ``also(page)``: more checks once every cell has run."""
+    ``also(page)``: more checks once every cell has run; ``moved(before, after)``: checks of the summary texts."""
     url, token = lab
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -224,6 +230,8 @@ def _run_and_move_a_control(lab, browser, name: str, stem: str, also=None):
         explorer.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / f"{stem}-after.png"))
         assert after[0] != before[0] and after[1] != before[1]
+        if moved is not None:
+            moved(before[1], after[1])
         # offline: no prompt offering to fetch Jupyter news (tools/lab-settings/overrides.json)
         assert page.get_by_text("official Jupyter news").count() == 0, "JupyterLab asks to fetch news"
         print(f"{name}: '{before[1].strip()}' -> '{after[1].strip()}' (screenshots in {SCREENSHOTS})")

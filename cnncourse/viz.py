@@ -86,10 +86,11 @@ def language_fonts() -> bool:
     return True
 
 
-def label(key: str) -> str:
-    """The catalogue's words for figure label ``key`` ("figure.epoch"): in the active language where
-    :func:`language_fonts` says it can be drawn, else in English (never boxes)."""
-    return i18n.message(key, lang=i18n.language() if language_fonts() else i18n.DEFAULT)
+def label(key: str, **fields) -> str:
+    """The catalogue's words for figure label ``key`` ("figure.epoch", "figure.pooling.kept", its placeholders
+    filled from ``fields``): in the active language where :func:`language_fonts` says it can be drawn, else
+    in English (never boxes)."""
+    return i18n.message(key, lang=i18n.language() if language_fonts() else i18n.DEFAULT, **fields)
 
 
 language_fonts()  # the Chinese notebooks set CNNCOURSE_LANG in their first cell, before importing this

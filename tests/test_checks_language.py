@@ -139,3 +139,34 @@ def test_a_widget_summary_speaks_the_learners_language(monkeypatch):
     monkeypatch.setenv("CNNCOURSE_LANG", "zh")
     assert pooling.summarize_pool_view(view) == "(3, 8, 8) -> (3, 4, 4)（保留 25.0% 的位置；窗口恰好铺满图像）"
     assert optimizers.summarize_explore(optimizers.explore("sgd", "rosenbrock", lr=1.0, steps=30)) == "发散了（请调低学习率）"
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in (ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts)
+            if t.get_text()]
+
+
+def test_a_widget_figure_draws_its_words_in_the_learners_language(monkeypatch):
+    import io
+    import warnings
+
+    import matplotlib
+
+    from cnncourse import viz
+    from cnncourse.drawing import pooling as draw
+    from cnncourse.lessons import pooling
+
+    view = pooling.pool_view(torch.rand(3, 8, 8), "avg", 2, 2)
+    monkeypatch.delenv("CNNCOURSE_LANG", raising=False)
+    english = _texts(draw.draw_pool_view(view))
+    assert english == ["input (3, 8, 8)", "avg pool K=2, S=2 -> (3, 4, 4)"]
+    if viz.cjk_font() is None:
+        pytest.skip("no CJK font installed (Debian: apt-get install fonts-noto-cjk; .ci/run installs it)")
+    monkeypatch.setenv("CNNCOURSE_LANG", "zh")
+    with matplotlib.rc_context(), warnings.catch_warnings():
+        warnings.simplefilter("error")  # a glyph the font lacks warns
+        viz.language_fonts()
+        fig = draw.draw_pool_view(view)
+        chinese = _texts(fig)
+        fig.savefig(io.BytesIO(), format="png")
+    assert chinese == ["输入 (3, 8, 8)", "平均池化 K=2, S=2 -> (3, 4, 4)"]

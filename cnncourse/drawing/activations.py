@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..lessons.activations import EXPLORER_CHOICES, Curve, activation_curve
+from ..viz import label
 
 __all__ = [
     "draw_curve",
@@ -38,9 +39,9 @@ def draw_curve(c: Curve, ax=None):
     ax.axhline(0, color="0.6", lw=0.8)
     ax.axvline(0, color="0.6", lw=0.8)
     ax.plot([], [], lw=2, label="f(x)", gid="f")
-    ax.plot([], [], "--", lw=2, label="f'(x), closed form", gid="df")
-    ax.plot([], [], "o", ms=3, color="k", label="f'(x), autograd", gid="autograd")
-    ax.set(xlabel="x", ylabel="value", ylim=(-1.6, 3.2))
+    ax.plot([], [], "--", lw=2, label=label("figure.activations.closed_form"), gid="df")
+    ax.plot([], [], "o", ms=3, color="k", label=label("figure.activations.autograd"), gid="autograd")
+    ax.set(xlabel="x", ylabel=label("figure.activations.value"), ylim=(-1.6, 3.2))
     ax.grid(alpha=0.3)
     ax.set_axisbelow(True)  # the grid under the curves
     ax.legend(fontsize=8, loc="upper left")
@@ -89,32 +90,36 @@ def draw_all_curves(names: Sequence[str] = EXPLORER_CHOICES, ncols: int = 3):
     for name, ax in zip(names, axes.flat):
         draw_curve(activation_curve(name), ax=ax)
         ax.legend().set_visible(ax is axes.flat[0])
-    fig.suptitle("activations f (solid) and their derivatives f' (dashed; dots: autograd)")
+    fig.suptitle(label("figure.activations.all_curves"))
     fig.tight_layout()
     plt.close(fig)
     return fig
 
 
-def draw_gradient_norms(panels: Mapping[str, Mapping[str, Sequence[float]]], ylabel: str = "‖∂loss/∂W‖ (log scale)"):
-    """One panel per entry of ``panels`` (title -> {activation: value per layer}), log scale, shared y."""
+def draw_gradient_norms(panels: Mapping[str, Mapping[str, Sequence[float]]], ylabel: str | None = None):
+    """One panel per entry of ``panels`` (title -> {activation: value per layer}), log scale, shared y
+    (``ylabel`` default: "‖∂loss/∂W‖ (log scale)", in the course's language)."""
     if not panels:
         raise ValueError("draw_gradient_norms: give at least one panel, e.g. {'matched init': {'relu': [...]}}")
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 3.8), sharey=True, squeeze=False)
     for ax, (title, norms) in zip(axes.flat, panels.items()):
-        for label, values in norms.items():
-            ax.semilogy(range(1, len(values) + 1), values, "o-", ms=3, label=label)
-        ax.set(xlabel="layer (1 = next to the input)", title=title)
+        for name, values in norms.items():
+            ax.semilogy(range(1, len(values) + 1), values, "o-", ms=3, label=name)
+        ax.set(xlabel=label("figure.activations.layer_index"), title=title)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
-    axes.flat[0].set_ylabel(ylabel)
+    axes.flat[0].set_ylabel(label("figure.activations.gradient_norm") if ylabel is None else ylabel)
     fig.tight_layout()
     plt.close(fig)
     return fig
 
 
-def draw_seed_scores(scores: Mapping[str, Sequence[float]], ylabel: str = "validation accuracy", title: str | None = None,
+def draw_seed_scores(scores: Mapping[str, Sequence[float]], ylabel: str | None = None, title: str | None = None,
                      chance: float | None = None):
-    """One column per setting, one dot per seed; a thin line joins the same seed across settings (the pairing)."""
+    """One column per setting, one dot per seed; a thin line joins the same seed across settings (the pairing).
+
+    Defaults, in the course's language: ``ylabel`` "validation accuracy", ``title`` "<n> paired seeds per setting".
+    """
     if not scores:
         raise ValueError("draw_seed_scores: give at least one setting, e.g. {'relu': [0.9, 0.91]}")
     names = list(scores)
@@ -122,15 +127,17 @@ def draw_seed_scores(scores: Mapping[str, Sequence[float]], ylabel: str = "valid
     fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(names) + 1.5), 3.8))
     x = np.arange(len(names))
     for seed in range(values.shape[1]):
-        ax.plot(x, values[:, seed], "-", color="0.75", lw=0.8, zorder=1, label="same seed" if seed == 0 else None)
+        ax.plot(x, values[:, seed], "-", color="0.75", lw=0.8, zorder=1, label=label("figure.activations.same_seed") if seed == 0 else None)
     for i, name in enumerate(names):
         ax.plot(np.full(values.shape[1], x[i]), values[i], "o", ms=6, zorder=2)
         ax.plot([x[i] - 0.25, x[i] + 0.25], [values[i].mean()] * 2, "k-", lw=2, zorder=3,
-                label="mean" if i == 0 else None)
+                label=label("figure.activations.mean") if i == 0 else None)
     if chance is not None:
-        ax.axhline(chance, color="tab:red", ls=":", lw=1, label=f"chance ({chance:g})")
+        ax.axhline(chance, color="tab:red", ls=":", lw=1, label=label("figure.activations.chance", chance=f"{chance:g}"))
     ax.set_xticks(x, names, rotation=20)
-    ax.set(ylabel=ylabel, xlabel="setting", title=title or f"{values.shape[1]} paired seeds per setting")
+    ax.set(ylabel=label("figure.activations.validation_accuracy") if ylabel is None else ylabel,
+           xlabel=label("figure.activations.setting"),
+           title=title or label("figure.activations.paired_seeds", n=values.shape[1]))
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -153,8 +160,8 @@ def draw_dead_over_training(curves: Mapping[str, Sequence[Sequence[float]]], che
                                  f"{len(checkpoints)} checkpoints")
             ax.plot(x, run, "o-", color=color, alpha=0.6, lw=1, label=name if j == 0 else None)
     ax.set_xticks(x, checkpoints)
-    ax.set(xlabel="when measured", ylabel="fraction of units off for every training image",
-           title=title or "dead units during training (one line per seed)")
+    ax.set(xlabel=label("figure.activations.when_measured"), ylabel=label("figure.activations.dead_fraction"),
+           title=title or label("figure.activations.dead_title"))
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

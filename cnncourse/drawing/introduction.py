@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..lessons.introduction import MILESTONES, DigitView, InvarianceProfile, Milestone, tile_maps
+from ..viz import label
 
 __all__ = [
     "draw_timeline",
@@ -22,10 +23,13 @@ __all__ = [
 
 
 _KIND_COLORS = {"neuroscience": "tab:green", "model": "tab:blue", "data & compute": "tab:orange"}
+_KIND_KEYS = {"neuroscience": "figure.introduction.kind_neuroscience", "model": "figure.introduction.kind_model",
+              "data & compute": "figure.introduction.kind_data_compute"}  # the legend's words for each kind
 
 
-def draw_timeline(milestones: Sequence[Milestone] = MILESTONES, title: str = "From the visual cortex to ConvNeXt"):
-    """A horizontal timeline: one stem per milestone, labels alternating above and below."""
+def draw_timeline(milestones: Sequence[Milestone] = MILESTONES, title: str | None = None):
+    """A horizontal timeline: one stem per milestone, labels alternating above and below (``title`` default:
+    "From the visual cortex to ConvNeXt", in the course's language)."""
     fig, ax = plt.subplots(figsize=(12, 3.8))
     years = [m.year for m in milestones]
     ax.axhline(0, color="black", lw=1, zorder=1)
@@ -39,8 +43,9 @@ def draw_timeline(milestones: Sequence[Milestone] = MILESTONES, title: str = "Fr
                     textcoords="offset points", ha="center", va="bottom" if level > 0 else "top", fontsize=8,
                     bbox=dict(boxstyle="round,pad=0.2", fc="white", ec=color, lw=0.8))
     for kind, color in _KIND_COLORS.items():
-        ax.plot([], [], "o", color=color, label=kind)
-    ax.set(xlim=(min(years) - 4, max(years) + 4), ylim=(-1.6, 1.6), xlabel="year", title=title)
+        ax.plot([], [], "o", color=color, label=label(_KIND_KEYS[kind]))
+    ax.set(xlim=(min(years) - 4, max(years) + 4), ylim=(-1.6, 1.6), xlabel=label("figure.introduction.year"),
+           title=label("figure.introduction.timeline_title") if title is None else title)
     ax.get_yaxis().set_visible(False)
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
@@ -52,11 +57,12 @@ def draw_timeline(milestones: Sequence[Milestone] = MILESTONES, title: str = "Fr
 
 
 def draw_seed_comparison(results: Mapping[str, Sequence[float]], seeds: Sequence[int],
-                         ylabel: str = "test accuracy", title: str = "one dot per seed, the same seeds for every method"):
+                         ylabel: str | None = None, title: str | None = None):
     """Per-seed values of several methods (``results[name][i]`` measured with ``seeds[i]``), one column each.
 
     A thin grey line joins the values of one seed across methods, so a paired difference reads
-    as the slope of the lines; the black bar is each method's mean.
+    as the slope of the lines; the black bar is each method's mean. Defaults, in the course's language:
+    ``ylabel`` "test accuracy", ``title`` "one dot per seed, the same seeds for every method".
     """
     names = list(results)
     if not names:
@@ -68,10 +74,12 @@ def draw_seed_comparison(results: Mapping[str, Sequence[float]], seeds: Sequence
     x = np.arange(len(names))
     for j, seed in enumerate(seeds):
         ax.plot(x, values[:, j], "-", color="0.75", lw=0.8, zorder=1)
-        ax.scatter(x, values[:, j], s=22, zorder=2, label=f"seed {seed}")
-    ax.hlines(values.mean(1), x - 0.2, x + 0.2, color="black", lw=2, zorder=3, label="mean")
+        ax.scatter(x, values[:, j], s=22, zorder=2, label=label("figure.introduction.seed", seed=seed))
+    ax.hlines(values.mean(1), x - 0.2, x + 0.2, color="black", lw=2, zorder=3, label=label("figure.introduction.mean"))
     ax.set_xticks(x, names, fontsize=8)
-    ax.set(xlim=(-0.5, len(names) - 0.5), xlabel="method", ylabel=ylabel, title=title)
+    ax.set(xlim=(-0.5, len(names) - 0.5), xlabel=label("figure.introduction.method"),
+           ylabel=label("figure.introduction.test_accuracy") if ylabel is None else ylabel,
+           title=label("figure.introduction.seeds_title") if title is None else title)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.tight_layout()
@@ -79,21 +87,23 @@ def draw_seed_comparison(results: Mapping[str, Sequence[float]], seeds: Sequence
     return fig
 
 
-def draw_invariance_profile(profile: InvarianceProfile, title: str = "Shift the digit: what changes, stage by stage"):
-    """Left: relative change of each stage's output against the shift. Right: same class / accuracy."""
+def draw_invariance_profile(profile: InvarianceProfile, title: str | None = None):
+    """Left: relative change of each stage's output against the shift. Right: same class / accuracy (``title``
+    default: "Shift the digit: what changes, stage by stage", in the course's language)."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4))
     for name, values in profile.change.items():
         ax1.plot(profile.shifts, values, "o-", label=name)
-    ax1.set(xlabel="shift to the right (pixels)", ylabel="||f(shifted) - f(x)|| / ||f(x)||",
-            title="relative change (0 = invariant)")
+    ax1.set(xlabel=label("figure.introduction.shift"), ylabel="||f(shifted) - f(x)|| / ||f(x)||",
+            title=label("figure.introduction.relative_change"))
     ax1.legend(fontsize=8)
-    ax2.plot(profile.shifts, profile.agreement, "o-", label="prediction unchanged")
-    ax2.plot(profile.shifts, profile.accuracy, "s-", label="test accuracy")
-    ax2.set(xlabel="shift to the right (pixels)", ylabel="fraction", ylim=(0, 1.02), title="the classifier's output")
+    ax2.plot(profile.shifts, profile.agreement, "o-", label=label("figure.introduction.prediction_unchanged"))
+    ax2.plot(profile.shifts, profile.accuracy, "s-", label=label("figure.introduction.test_accuracy"))
+    ax2.set(xlabel=label("figure.introduction.shift"), ylabel=label("figure.introduction.fraction"), ylim=(0, 1.02),
+            title=label("figure.introduction.classifier_output"))
     ax2.legend(fontsize=8)
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
-    fig.suptitle(title)
+    fig.suptitle(label("figure.introduction.invariance_title") if title is None else title)
     fig.tight_layout()
     plt.close(fig)  # shown once, as the cell's value
     return fig
@@ -108,19 +118,21 @@ def draw_digit_view(view: DigitView):
     notebook shows it once, as the cell's value.
     """
     img = view.image[0] if view.image.shape[0] == 1 else view.image.permute(1, 2, 0)
-    panels = [(img.numpy(), "gray", f"test image {view.index}, label {view.classes[view.label]}")]
+    panels = [(img.numpy(), "gray", label("figure.introduction.test_image", index=view.index,
+                                          cls=view.classes[view.label]))]
     for name, maps in view.maps.items():
-        panels.append((tile_maps(maps).numpy(), "viridis", f"{name}: {maps.shape[0]} maps of {maps.shape[1]}x{maps.shape[2]}"))
+        panels.append((tile_maps(maps).numpy(), "viridis", label("figure.introduction.stage_maps", name=name,
+                                                                 n=maps.shape[0], h=maps.shape[1], w=maps.shape[2])))
     fig = plt.figure(figsize=(2.7 * len(panels) + 3.0, 2.8))
     ax = fig.add_axes((0.005, 0.02, 0.7, 0.82))
     left = 0.0
-    for array, cmap, label in panels:  # each panel fits a 1 x 1 box, 0.25 apart, aspect kept
+    for array, cmap, title in panels:  # each panel fits a 1 x 1 box, 0.25 apart, aspect kept
         h, w = array.shape[:2]
         scale = 1.0 / max(h, w)
         x0, y0 = left + (1 - w * scale) / 2, (1 - h * scale) / 2
         ax.imshow(array, cmap=cmap, interpolation="nearest", extent=(x0, x0 + w * scale, y0, y0 + h * scale),
                   vmin=0 if cmap == "gray" else None, vmax=1 if cmap == "gray" else None)
-        ax.text(left + 0.5, 1.04, label, ha="center", va="bottom", fontsize=8)
+        ax.text(left + 0.5, 1.04, title, ha="center", va="bottom", fontsize=8)
         left += 1.25
     ax.set(xlim=(-0.02, left - 0.23), ylim=(-0.02, 1.2), aspect="equal")
     ax.set_axis_off()
@@ -132,8 +144,9 @@ def draw_digit_view(view: DigitView):
     bar.set_xticks(range(len(view.classes)), view.classes, fontsize=8)
     bar.set_yticks([0, 0.5, 1], ["0", "0.5", "1"], fontsize=8)
     bar.set_ylim(0, 1)
-    bar.set_xlabel("class", fontsize=8)
-    bar.text(0.5, 1.04, f"probabilities: predicted {view.classes[view.prediction]} ({view.probabilities.max():.2f})",
+    bar.set_xlabel(label("figure.introduction.class"), fontsize=8)
+    bar.text(0.5, 1.04, label("figure.introduction.probabilities", predicted=view.classes[view.prediction],
+                              p=f"{view.probabilities.max():.2f}"),
              transform=bar.transAxes, ha="center", va="bottom", fontsize=8)
     plt.close(fig)
     return fig

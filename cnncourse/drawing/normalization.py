@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..lessons.normalization import KIND_NAMES, RunningTrace, StatNoise, normalized_block
+from ..viz import label
 from ..viz import part as _part
 
 __all__ = [
@@ -29,7 +30,7 @@ _NORM_COLORS = {"none": "C0", "batch": "C3", "group": "C2", "layer": "C4", "inst
 
 
 def _label(norm: str) -> str:
-    return "no norm" if norm == "none" else KIND_NAMES.get(norm, norm)
+    return label("figure.normalization.no_norm") if norm == "none" else KIND_NAMES.get(norm, norm)
 
 
 def draw_norm_cubes(kinds: Sequence[str] = ("batch", "layer", "instance", "group"), num_groups: int = 2):
@@ -43,14 +44,14 @@ def draw_norm_cubes(kinds: Sequence[str] = ("batch", "layer", "instance", "group
         filled = np.ones_like(mask)
         colors = np.where(mask[..., None], np.array([0.15, 0.45, 0.85, 0.9]), np.array([0.9, 0.9, 0.9, 0.15]))
         ax.voxels(filled, facecolors=colors, edgecolors=(0.4, 0.4, 0.4, 0.35), linewidth=0.3)
-        ax.set_xlabel("N (samples)", fontsize=8, labelpad=-8)
-        ax.set_ylabel("C (channels)", fontsize=8, labelpad=-8)
-        ax.set_zlabel("H·W (pixels)", fontsize=8, labelpad=-8)
+        ax.set_xlabel(label("figure.normalization.samples_axis"), fontsize=8, labelpad=-8)
+        ax.set_ylabel(label("figure.normalization.channels_axis"), fontsize=8, labelpad=-8)
+        ax.set_zlabel(label("figure.normalization.pixels_axis"), fontsize=8, labelpad=-8)
         ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
         ax.view_init(elev=22, azim=-55)
         extra = f" (G={num_groups})" if kind == "group" else ""
         ax.set_title(f"{KIND_NAMES[kind]}{extra}", fontsize=10)
-    fig.suptitle("Blue: the values that share one mean and variance", fontsize=10)
+    fig.suptitle(label("figure.normalization.cubes_title"), fontsize=10)
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -59,29 +60,31 @@ def draw_norm_cubes(kinds: Sequence[str] = ("batch", "layer", "instance", "group
 def draw_running_trace(trace: RunningTrace):
     """Running mean and variance error against the step, one curve per momentum."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-    for label in trace.mean_error:
-        axes[0].plot(trace.steps, trace.mean_error[label], label=label)
-        axes[1].plot(trace.steps, trace.var_error[label], label=label)
-    axes[0].set(title="running_mean vs population mean", xlabel="training step",
-                ylabel="mean |error| / population std", yscale="log")
-    axes[1].set(title="running_var vs population variance", xlabel="training step",
-                ylabel="mean |error| / population var", yscale="log")
+    for name in trace.mean_error:
+        axes[0].plot(trace.steps, trace.mean_error[name], label=name)
+        axes[1].plot(trace.steps, trace.var_error[name], label=name)
+    axes[0].set(title=label("figure.normalization.running_mean_title"), xlabel=label("figure.normalization.training_step"),
+                ylabel=label("figure.normalization.mean_error_std"), yscale="log")
+    axes[1].set(title=label("figure.normalization.running_var_title"), xlabel=label("figure.normalization.training_step"),
+                ylabel=label("figure.normalization.mean_error_var"), yscale="log")
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"BatchNorm2d running statistics on digit feature maps, batches of {trace.batch_size}")
+    fig.suptitle(label("figure.normalization.running_title", batch_size=trace.batch_size))
     fig.tight_layout()
     plt.close(fig)
     return fig
 
 
 def draw_accuracy_sweep(panels: Mapping[str, tuple[Sequence[float], Mapping[str, Mapping[float, Sequence[float]]]]],
-                        ylabel: str = "test accuracy", title: str = "", log_x: bool = True, chance: float | None = 0.1):
+                        ylabel: str | None = None, title: str = "", log_x: bool = True, chance: float | None = 0.1):
     """Accuracy against a knob, one dot per seed and a line through the means, one colour per norm.
 
     ``panels`` maps a panel title to ``(xs, {norm: {x: [accuracy per seed]}})``; e.g. the
-    learning rates and ``{"none": {0.01: [...], ...}, "batch": {...}}``.
+    learning rates and ``{"none": {0.01: [...], ...}, "batch": {...}}``. ``ylabel`` defaults to "test accuracy".
     """
+    if ylabel is None:
+        ylabel = label("figure.normalization.test_accuracy")
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.4), squeeze=False)
     for ax, (name, (xs, acc)) in zip(axes[0], panels.items()):
         for norm, by_x in acc.items():
@@ -90,9 +93,9 @@ def draw_accuracy_sweep(panels: Mapping[str, tuple[Sequence[float], Mapping[str,
                 values = list(by_x[x])
                 ax.plot([x] * len(values), values, "o", color=color, alpha=0.35, markersize=4)
             ax.plot(list(xs), [float(np.mean(by_x[x])) for x in xs], "-", color=color, lw=2,
-                    label=f"{_label(norm)} (mean of {len(by_x[xs[0]])} seeds)")
+                    label=label("figure.normalization.mean_of_seeds", norm=_label(norm), seeds=len(by_x[xs[0]])))
         if chance is not None:
-            ax.axhline(chance, color="gray", ls=":", lw=1, label="chance")
+            ax.axhline(chance, color="gray", ls=":", lw=1, label=label("figure.normalization.chance"))
         if log_x:
             ax.set_xscale("log")
         ax.set_xticks(list(xs), [f"{x:g}" for x in xs])
@@ -123,10 +126,11 @@ def draw_gradient_profiles(profiles: Mapping[tuple[str, float], torch.Tensor], t
             rms = torch.as_tensor(profiles[norm, gain]).float()
             ax.plot(range(1, len(rms) + 1), rms.numpy(), "o-", markersize=3, color=_NORM_COLORS.get(norm),
                     label=_label(norm))
-        ax.set(yscale="log", xlabel="layer (1 = nearest the input)", title=f"init: {gain:g} × He")
+        ax.set(yscale="log", xlabel=label("figure.normalization.layer_axis"),
+               title=label("figure.normalization.init_title", gain=f"{gain:g}"))
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
-    axes[0, 0].set_ylabel("RMS of d loss / d layer output")
+    axes[0, 0].set_ylabel(label("figure.normalization.gradient_rms"))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -147,17 +151,17 @@ def draw_stat_noise(result: StatNoise):
     ax.stairs([0.0], [0.0, 1.0], fill=True, alpha=0.6, gid="training")
     ax.axvline(0.0, color="C1", lw=2, gid="evaluation mean")  # batch norm: one running mean for every sample
     ax.stairs([0.0], [0.0, 1.0], lw=2, color="C1", gid="evaluation")  # the others: each sample's own
-    ax.set(xlabel="mean used (population std from the population mean)", ylabel="samples")
+    ax.set(xlabel=label("figure.normalization.mean_used"), ylabel=label("figure.normalization.samples"))
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))  # fewer ticks to lay out per redraw:
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))  # ticks are most of a redraw's time
     if result.curve:
         ax = axes[0, 1]
         for kind, curve in result.curve.items():
             ax.plot(list(curve), list(curve.values()), label=KIND_NAMES[kind], markersize=4, gid=f"curve {kind}")
-        ax.plot([], [], "r*", markersize=14, label="this setting", gid="setting", zorder=6)  # over the legend too
+        ax.plot([], [], "r*", markersize=14, label=label("figure.normalization.this_setting"), gid="setting", zorder=6)  # over the legend too
         sizes = sorted({b for curve in result.curve.values() for b in curve})
-        ax.set(xscale="log", xlabel="batch size", ylabel="RMS of y_train - y_eval",
-               title="train/eval mismatch of the normalised output")
+        ax.set(xscale="log", xlabel=label("figure.normalization.batch_size"), ylabel=label("figure.normalization.mismatch_axis"),
+               title=label("figure.normalization.mismatch_title"))
         # fixed ticks, no minor ticks: a log axis's tick search was half of each redraw
         ax.set_xticks(sizes, [str(b) for b in sizes])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
@@ -182,20 +186,21 @@ def update_stat_noise(fig, result: StatNoise) -> tuple | None:
     bins = np.linspace(-spread, spread, 41)
     training = _part(ax, "training")
     training.set_data(np.histogram(result.train_mean.numpy(), bins=bins)[0], bins)
-    training.set_label("training (this batch size)")
+    training.set_label(label("figure.normalization.training_hist"))
     one_mean = bool(torch.allclose(ev, ev[0].expand_as(ev)))
     evaluation = _part(ax, "evaluation mean") if one_mean else _part(ax, "evaluation")
     _part(ax, "evaluation mean").set_visible(one_mean)
     _part(ax, "evaluation").set_visible(not one_mean)
     if one_mean:
         evaluation.set_xdata([ev[0].item()] * 2)
-        evaluation.set_label("evaluation (running mean)")
+        evaluation.set_label(label("figure.normalization.evaluation_running"))
     else:
         evaluation.set_data(np.histogram(ev.numpy(), bins=bins)[0], bins)
-        evaluation.set_label("evaluation")
+        evaluation.set_label(label("figure.normalization.evaluation"))
     ax.relim(visible_only=True)
     ax.autoscale_view()
-    ax.set_title(f"{KIND_NAMES[result.kind]}, batch size {result.batch_size}: the mean used for channel 0", fontsize=9)
+    ax.set_title(label("figure.normalization.stat_title", kind=KIND_NAMES[result.kind], batch_size=result.batch_size),
+                 fontsize=9)
     ax.legend(handles=[training, evaluation], fontsize=8, loc="upper left")
     if len(fig.axes) == 1:
         return (ax,)

@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 
 from ..lessons.optimizers import LABELS, SURFACES, Trajectory, _contour_grid
+from ..viz import label
 from ..viz import part as _part
 
 __all__ = ['draw_trajectories', 'draw_explore', 'update_explore', 'draw_noisy', 'draw_rate_sweep']
@@ -30,14 +31,15 @@ def draw_trajectories(best: dict[str, dict[str, Trajectory]]):
         ax, ax_loss = axes[0, j], axes[1, j]
         _draw_surface(ax, s)
         for i, (name, t) in enumerate(best[s].items()):
-            label = f"{LABELS.get(name, name)} (lr {t.lr:g})"
+            run_label = f"{LABELS.get(name, name)} (lr {t.lr:g})"
             p = t.path.numpy()
-            ax.plot(p[:, 0], p[:, 1], "-", color=colors[i], lw=1.3, label=label)
-            ax_loss.semilogy(np.maximum(t.losses.numpy() - SURFACES[s].f_min, 1e-12), color=colors[i], label=label)
-        ax.set_title(f"{s}: each at its best learning rate", fontsize=10)
+            ax.plot(p[:, 0], p[:, 1], "-", color=colors[i], lw=1.3, label=run_label)
+            ax_loss.semilogy(np.maximum(t.losses.numpy() - SURFACES[s].f_min, 1e-12), color=colors[i], label=run_label)
+        ax.set_title(label("figure.optimizers.best_rate_title", surface=s), fontsize=10)
         ax.legend(fontsize=7, loc="lower right")
-        ax_loss.axhline(SURFACES[s].tol, color="k", ls=":", lw=1, label="tolerance")
-        ax_loss.set(xlabel="step", ylabel="f(p) − f(minimum)", title=f"{s}: loss per step", ylim=(1e-10, None))
+        ax_loss.axhline(SURFACES[s].tol, color="k", ls=":", lw=1, label=label("figure.optimizers.tolerance"))
+        ax_loss.set(xlabel=label("figure.optimizers.step"), ylabel=label("figure.optimizers.gap_axis"),
+                    title=label("figure.optimizers.surface_loss_title", surface=s), ylim=(1e-10, None))
         ax_loss.grid(alpha=0.3)
     fig.tight_layout()
     plt.close(fig)  # shown once, as the return value
@@ -56,7 +58,8 @@ def draw_explore(t: Trajectory):
     ax.plot([], [], "o-", color="C3", lw=1.2, markersize=2, gid="path")
     ax_loss.semilogy([], [], color="C3", gid="loss")
     ax_loss.axhline(1.0, color="k", ls=":", lw=1, gid="tolerance")
-    ax_loss.set(xlabel="step", ylabel="f(p) − f(minimum)", title="loss per step")
+    ax_loss.set(xlabel=label("figure.optimizers.step"), ylabel=label("figure.optimizers.gap_axis"),
+                title=label("figure.optimizers.loss_title"))
     ax_loss.grid(alpha=0.3)
     ax_loss.set_axisbelow(True)  # grid and ticks under the lines
     # a few major ticks, no minor ones, labels without mathtext: a log axis's tick search and
@@ -82,7 +85,8 @@ def update_explore(fig, t: Trajectory) -> tuple | None:
     path, loss, tolerance = _part(ax, "path"), _part(ax_loss, "loss"), _part(ax_loss, "tolerance")
     p = t.path.numpy()
     path.set_data(p[:, 0], p[:, 1])
-    ax.set_title(f"{LABELS.get(t.optimizer, t.optimizer)} on {t.surface}, lr {t.lr:.3g}")
+    ax.set_title(label("figure.optimizers.explore_title", optimizer=LABELS.get(t.optimizer, t.optimizer),
+                       surface=t.surface, lr=f"{t.lr:.3g}"))
     losses = np.maximum(t.losses.numpy() - SURFACES[t.surface].f_min, 1e-12)
     loss.set_data(np.arange(len(losses)), losses)
     tolerance.set_ydata([SURFACES[t.surface].tol] * 2)
@@ -122,15 +126,16 @@ def draw_noisy(runs: dict[str, Trajectory], window: int | None = None):
     surf = SURFACES[first.surface]
     fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1.3, 1]})
     _draw_surface(ax, first.surface)
-    for i, (label, t) in enumerate(runs.items()):
+    for i, (name, t) in enumerate(runs.items()):
         p = t.path.numpy()
-        ax.plot(p[:, 0], p[:, 1], "-", color=f"C{i}", lw=0.7, alpha=0.8, label=label)
-        ax_loss.semilogy(np.maximum(t.losses.numpy() - surf.f_min, 1e-12), color=f"C{i}", lw=0.7, alpha=0.8, label=label)
+        ax.plot(p[:, 0], p[:, 1], "-", color=f"C{i}", lw=0.7, alpha=0.8, label=name)
+        ax_loss.semilogy(np.maximum(t.losses.numpy() - surf.f_min, 1e-12), color=f"C{i}", lw=0.7, alpha=0.8, label=name)
     if window is not None:
-        ax_loss.axvspan(window, len(first.losses) - 1, color="0.9", zorder=0, label="measured")
-    ax.set_title(f"noisy gradients on the {first.surface} bowl: the paths", fontsize=10)
+        ax_loss.axvspan(window, len(first.losses) - 1, color="0.9", zorder=0, label=label("figure.optimizers.measured"))
+    ax.set_title(label("figure.optimizers.noisy_title", surface=first.surface), fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
-    ax_loss.set(xlabel="step", ylabel="f(p) − f(minimum)", title="loss per step")
+    ax_loss.set(xlabel=label("figure.optimizers.step"), ylabel=label("figure.optimizers.gap_axis"),
+                title=label("figure.optimizers.loss_title"))
     ax_loss.legend(fontsize=7)
     ax_loss.grid(alpha=0.3)
     fig.tight_layout()
@@ -144,14 +149,14 @@ def draw_rate_sweep(sweeps: dict[str, tuple], title: str = ""):
     ``sweeps``: label -> (learning rates, one list of accuracies per rate).
     """
     fig, ax = plt.subplots(figsize=(8, 4))
-    for i, (label, (lrs, accs)) in enumerate(sweeps.items()):
+    for i, (name, (lrs, accs)) in enumerate(sweeps.items()):
         means = [float(np.mean(a)) for a in accs]
-        ax.plot(lrs, means, "o-", color=f"C{i}", lw=1.3, markersize=4, label=label)
+        ax.plot(lrs, means, "o-", color=f"C{i}", lw=1.3, markersize=4, label=name)
         for lr, a in zip(lrs, accs):
             if len(a) > 1:
                 ax.plot([lr] * len(a), a, ".", color=f"C{i}", alpha=0.35, markersize=4)
     ax.set_xscale("log")
-    ax.set(xlabel="learning rate", ylabel="validation accuracy", title=title)
+    ax.set(xlabel=label("figure.optimizers.learning_rate"), ylabel=label("figure.optimizers.validation_accuracy"), title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
@@ -173,7 +178,7 @@ def _draw_surface(ax, surface: str) -> None:
     # an image plus cached level lines: much faster to redraw than contourf
     ax.imshow(np.zeros((2, 2)), origin="lower", cmap="Greys", alpha=0.45, aspect="auto", gid="surface")
     ax.add_collection(LineCollection([], colors="grey", linewidths=0.4, gid="levels"))
-    ax.plot([], [], "k*", markersize=12, label="minimum", gid="minimum")
+    ax.plot([], [], "k*", markersize=12, label=label("figure.optimizers.minimum"), gid="minimum")
     ax.plot([], [], "ko", markersize=5, gid="start")
     ax.set(xlabel="x", ylabel="y")
     _set_surface(ax, surface)

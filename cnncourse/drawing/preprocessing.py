@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..augment import tile
+from ..viz import label
 
 __all__ = [
     "draw_scalings",
@@ -25,15 +26,19 @@ __all__ = [
 ]
 
 
-def draw_scalings(versions: Mapping[str, torch.Tensor], title: str = "the same digits under three scalings"):
-    """One histogram of pixel values per version {name: tensor}, with its mean and std in the title."""
+def draw_scalings(versions: Mapping[str, torch.Tensor], title: str | None = None):
+    """One histogram of pixel values per version {name: tensor}, with its mean and std in the title
+    (the suptitle by default: "the same digits under three scalings", in the learner's language)."""
+    title = label("figure.preprocessing.scalings_title") if title is None else title
     fig, axes = plt.subplots(1, len(versions), figsize=(3.3 * len(versions), 2.9))
     for ax, (name, x) in zip(np.atleast_1d(axes), versions.items()):
         v = x.flatten().float()
         ax.hist(v.numpy(), bins=40, color="tab:blue")
         ax.axvline(v.mean().item(), color="tab:red", lw=1)
-        ax.set(title=f"{name}\nmean {v.mean().item():.2f}, std {v.std().item():.2f}", xlabel="pixel value",
-               ylabel="count", yscale="log")
+        ax.set(title=label("figure.preprocessing.mean_std", name=name, mean=f"{v.mean().item():.2f}",
+                           std=f"{v.std().item():.2f}"),
+               xlabel=label("figure.preprocessing.pixel_value"), ylabel=label("figure.preprocessing.count"),
+               yscale="log")
         ax.title.set_fontsize(9)
     fig.suptitle(title)
     fig.tight_layout()
@@ -48,10 +53,11 @@ def draw_closest_pairs(images: torch.Tensor, dist: torch.Tensor, nearest: torch.
     for ax, i in zip(axes[0], order):
         pair = torch.stack([images[i], images[int(nearest[i])]])[None]  # (1, 2, C, H, W)
         ax.imshow(tile(pair)[0].numpy(), cmap="gray", vmin=0, vmax=1)
-        ax.set_title(f"#{i} & #{int(nearest[i])}\ndistance {float(dist[i]):.2f}", fontsize=8)
+        ax.set_title(label("figure.preprocessing.pair", i=i, j=int(nearest[i]), distance=f"{float(dist[i]):.2f}"),
+                     fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle("closest pairs (left and right of each panel)")
+    fig.suptitle(label("figure.preprocessing.closest_pairs"))
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -66,15 +72,17 @@ def draw_transform_rows(rows: torch.Tensor, names: Sequence[str]):
             ax.imshow(picture[0].numpy(), cmap="gray", vmin=0, vmax=1)
         else:
             ax.imshow(picture.permute(1, 2, 0).clamp(0, 1).numpy())
-        ax.set_title(f"{name}: original, then {row.shape[0] - 1} random draws", fontsize=9)
+        ax.set_title(label("figure.preprocessing.transform_row", name=name, n=row.shape[0] - 1), fontsize=9)
         ax.axis("off")
     fig.tight_layout()
     plt.close(fig)
     return fig
 
 
-def draw_gallery(gal: torch.Tensor, title: str = "each row: original digit, then augmented copies"):
-    """A gallery (N, K+1, 1, H, W) from :func:`cnncourse.augment.gallery` as one gray picture."""
+def draw_gallery(gal: torch.Tensor, title: str | None = None):
+    """A gallery (N, K+1, 1, H, W) from :func:`cnncourse.augment.gallery` as one gray picture (titled by
+    default "each row: original digit, then augmented copies", in the learner's language)."""
+    title = label("figure.preprocessing.gallery_title") if title is None else title
     fig, ax = plt.subplots(figsize=(8, 8 * gal.shape[0] / gal.shape[1] + 0.6))
     ax.imshow(tile(gal)[0].numpy(), cmap="gray", vmin=0, vmax=1)
     ax.set_title(title)
@@ -83,8 +91,10 @@ def draw_gallery(gal: torch.Tensor, title: str = "each row: original digit, then
     return fig
 
 
-def draw_accuracy_by_setting(acc: Mapping[str, Sequence[float]], title: str, ylabel: str = "test accuracy"):
-    """One dot per seed and the mean (a bar) for each setting {name: [accuracy per seed]}."""
+def draw_accuracy_by_setting(acc: Mapping[str, Sequence[float]], title: str, ylabel: str | None = None):
+    """One dot per seed and the mean (a bar) for each setting {name: [accuracy per seed]} (``ylabel`` by
+    default "test accuracy", in the learner's language)."""
+    ylabel = label("figure.preprocessing.test_accuracy") if ylabel is None else ylabel
     fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(acc), 3.4))
     for k, (name, values) in enumerate(acc.items()):
         values = np.asarray(values, dtype=float)
@@ -92,7 +102,8 @@ def draw_accuracy_by_setting(acc: Mapping[str, Sequence[float]], title: str, yla
         ax.plot(np.full(values.size, k), values, "o", color="tab:blue", markersize=4)
     ax.set_xticks(range(len(acc)), list(acc), fontsize=8)
     low = min(min(v) for v in acc.values())
-    ax.set(ylim=(max(0.0, low - 0.05), 1.0), xlabel="setting (one dot per seed)", ylabel=ylabel, title=title)
+    ax.set(ylim=(max(0.0, low - 0.05), 1.0), xlabel=label("figure.preprocessing.setting_per_seed"), ylabel=ylabel,
+           title=title)
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     plt.close(fig)
@@ -100,14 +111,16 @@ def draw_accuracy_by_setting(acc: Mapping[str, Sequence[float]], title: str, yla
 
 
 def draw_shifted_accuracy(shifts: Sequence[int], curves: Mapping[str, Sequence[Sequence[float]]],
-                          title: str = "test digits shifted right and down"):
-    """Mean accuracy over seeds against the shift, one line per setting {name: [[acc per shift] per seed]}."""
+                          title: str | None = None):
+    """Mean accuracy over seeds against the shift, one line per setting {name: [[acc per shift] per seed]}
+    (titled by default "test digits shifted right and down", in the learner's language)."""
+    title = label("figure.preprocessing.shifted_title") if title is None else title
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     for name, runs in curves.items():
         runs = np.asarray(runs, dtype=float)
         ax.plot(shifts, runs.mean(axis=0), "o-", label=name)
         ax.fill_between(shifts, runs.min(axis=0), runs.max(axis=0), alpha=0.15)
-    ax.set(xlabel="shift (pixels right and down)", ylabel="test accuracy (mean; band: min-max over seeds)",
+    ax.set(xlabel=label("figure.preprocessing.shift"), ylabel=label("figure.preprocessing.shifted_ylabel"),
            title=title, ylim=(0, 1))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -122,9 +135,9 @@ def draw_overfitting(histories: Mapping[str, object], title: str):
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for k, (name, h) in enumerate(histories.items()):
         c = colors[k % len(colors)]
-        ax.plot(h.epoch, h.train_acc, "--", color=c, label=f"{name}: train")
-        ax.plot(h.epoch, h.val_acc, "-", color=c, label=f"{name}: validation")
-    ax.set(xlabel="epoch", ylabel="accuracy", title=title, ylim=(0, 1.02))
+        ax.plot(h.epoch, h.train_acc, "--", color=c, label=label("figure.preprocessing.run_train", name=name))
+        ax.plot(h.epoch, h.val_acc, "-", color=c, label=label("figure.preprocessing.run_validation", name=name))
+    ax.set(xlabel=label("figure.epoch"), ylabel=label("figure.accuracy"), title=title, ylim=(0, 1.02))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()

@@ -15,6 +15,7 @@ from torch import Tensor
 from ..lessons.regularization import DropoutView, tile_maps
 from ..stats import Interval
 from ..train import History
+from ..viz import label
 
 __all__ = ["draw_dropout_view", "draw_overfitting", "draw_gaps", "draw_weight_histograms"]
 
@@ -23,9 +24,10 @@ def draw_dropout_view(v: DropoutView):
     """Three rows: the maps, after element-wise dropout, after spatial dropout."""
     fig, axes = plt.subplots(3, 1, figsize=(9, 3.6), dpi=72)
     fig.subplots_adjust(left=0.02, right=0.98, top=0.92, bottom=0.02, hspace=0.35)
-    rows = [(v.maps, f"feature maps (mean {v.mean_in:.3f})"),
-            (v.element, f"nn.Dropout(p={v.p:.2f}): random elements zeroed, the rest ×1/(1−p) (mean {v.mean_element:.3f})"),
-            (v.channel, f"nn.Dropout2d(p={v.p:.2f}): whole channels zeroed, the rest ×1/(1−p) (mean {v.mean_channel:.3f})")]
+    p = f"{v.p:.2f}"
+    rows = [(v.maps, label("figure.regularization.maps", mean=f"{v.mean_in:.3f}")),
+            (v.element, label("figure.regularization.element", p=p, mean=f"{v.mean_element:.3f}")),
+            (v.channel, label("figure.regularization.channel", p=p, mean=f"{v.mean_channel:.3f}"))]
     for ax, (maps, title) in zip(axes, rows):
         ax.imshow(tile_maps(maps).numpy(), cmap="magma", interpolation="nearest", aspect="equal")
         ax.set_title(title, fontsize=8)
@@ -38,12 +40,13 @@ def draw_dropout_view(v: DropoutView):
 def draw_overfitting(h: History, title: str = ""):
     """Two panels of one run: training and validation loss (log scale), training and validation accuracy."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-    axes[0].plot(h.epoch, h.train_loss, "o-", ms=3, label="training loss")
-    axes[0].plot(h.epoch, h.val_loss, "o-", ms=3, label="validation loss")
-    axes[0].set(xlabel="epoch", ylabel="cross-entropy", title="the two losses part ways", yscale="log")
-    axes[1].plot(h.epoch, h.train_acc, "o-", ms=3, label="training accuracy (train mode, as trained)")
-    axes[1].plot(h.epoch, h.val_acc, "o-", ms=3, label="validation accuracy")
-    axes[1].set(xlabel="epoch", ylabel="accuracy", title=title)
+    axes[0].plot(h.epoch, h.train_loss, "o-", ms=3, label=label("figure.regularization.training_loss"))
+    axes[0].plot(h.epoch, h.val_loss, "o-", ms=3, label=label("figure.regularization.validation_loss"))
+    axes[0].set(xlabel=label("figure.epoch"), ylabel=label("figure.regularization.cross_entropy"),
+                title=label("figure.regularization.losses_part_ways"), yscale="log")
+    axes[1].plot(h.epoch, h.train_acc, "o-", ms=3, label=label("figure.regularization.training_accuracy"))
+    axes[1].plot(h.epoch, h.val_acc, "o-", ms=3, label=label("figure.regularization.validation_accuracy"))
+    axes[1].set(xlabel=label("figure.epoch"), ylabel=label("figure.accuracy"), title=title)
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -64,7 +67,7 @@ def draw_gaps(panels: dict[str, dict[str, Interval]], baseline: str = "baseline"
     as a dot with its 95 % interval as a whisker; the baseline in grey, its mean as a dotted line."""
     rows = max(len(p) for p in panels.values())
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 0.42 * rows + 1.4), squeeze=False)
-    for ax, (label, intervals) in zip(axes[0], panels.items()):
+    for ax, (measure, intervals) in zip(axes[0], panels.items()):
         for row, (name, interval) in enumerate(intervals.items()):
             ax.errorbar([interval.mean], [row], xerr=_errors([interval]), fmt="o", capsize=3,
                         color="0.5" if name == baseline else "C0")
@@ -72,7 +75,7 @@ def draw_gaps(panels: dict[str, dict[str, Interval]], baseline: str = "baseline"
             ax.axvline(intervals[baseline].mean, color="0.5", ls=":", lw=1)
         ax.set_yticks(range(len(intervals)), list(intervals), fontsize=8)
         ax.set_ylim(len(intervals) - 0.5, -0.5)   # first setting on top
-        ax.set_xlabel(label)
+        ax.set_xlabel(measure)
         ax.grid(alpha=0.3, axis="x")
     axes[0][0].set_title(title, fontsize=9, loc="left")
     fig.subplots_adjust(left=0.14, right=0.98, bottom=0.2, top=0.88, wspace=0.8)
@@ -87,7 +90,7 @@ def draw_weight_histograms(weights: dict[str, Tensor], threshold: float = 1e-3, 
         ax.hist(w.abs().clamp_min(1e-8).log10().numpy(), bins=60, range=(-8, 0), histtype="step", density=True,
                 label=name)
     ax.axvline(math.log10(threshold), color="k", ls=":", lw=1)
-    ax.set(xlabel="log10 |w|", ylabel="density", title=title)
+    ax.set(xlabel="log10 |w|", ylabel=label("figure.regularization.density"), title=title)
     ax.legend(fontsize=8)
     fig.subplots_adjust(bottom=0.16)
     plt.close(fig)  # shown once, as the return value

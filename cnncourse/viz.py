@@ -234,7 +234,9 @@ def plot_histories(histories: dict, metric: str = "val_acc", title: str | None =
         fig = ax.figure
     for name, h in histories.items():
         ax.plot(h.epoch, getattr(h, metric), "o-", label=str(name), markersize=3)
-    ax.set(xlabel=label("figure.epoch"), ylabel=metric.replace("_", " "), title=title or metric)
+    metric_key = f"figure.metric.{metric}"  # a History field's words; any other name is drawn as it is
+    ylabel = label(metric_key) if i18n.has(metric_key) else metric.replace("_", " ")
+    ax.set(xlabel=label("figure.epoch"), ylabel=ylabel, title=title or metric)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -116,7 +116,7 @@ def test_a_verdict_and_its_hints_speak_chinese_and_the_english_ones_are_unchange
     assert capsys.readouterr().out.strip() == "✓ conv_params：10/10 个用例通过"
     stub = str(run_check("conv_params", lambda c_in, c_out, k, bias=True: (_ for _ in ()).throw(NotImplementedError)))
     assert stub == ("✗ conv_params：0/10 个用例通过；尚未实现：把 `raise NotImplementedError` 这一行换成你的代码。"
-                    " 下一步：hint('conv_params')")
+                    "下一步：hint('conv_params')")
 
 
 def test_a_wrong_shape_in_a_tuple_answer_is_named_in_either_language(monkeypatch):
@@ -170,3 +170,20 @@ def test_a_widget_figure_draws_its_words_in_the_learners_language(monkeypatch):
         chinese = _texts(fig)
         fig.savefig(io.BytesIO(), format="png")
     assert chinese == ["输入 (3, 8, 8)", "平均池化 K=2, S=2 -> (3, 4, 4)"]
+
+
+def test_a_history_plot_names_the_metric_in_the_learners_language(monkeypatch):
+    import matplotlib
+
+    from cnncourse import viz
+    from cnncourse.train import History
+
+    history = History(epoch=[1, 2], val_acc=[0.5, 0.7])
+    history.extra_metric = [1.0, 2.0]
+    monkeypatch.delenv("CNNCOURSE_LANG", raising=False)
+    assert viz.plot_histories({"a": history}).axes[0].get_ylabel() == "val acc"
+    assert viz.plot_histories({"a": history}, metric="extra_metric").axes[0].get_ylabel() == "extra metric"
+    monkeypatch.setattr(viz, "cjk_font", lambda: "Some CJK Font")  # label() gives Chinese only where a font can draw it
+    monkeypatch.setenv("CNNCOURSE_LANG", "zh")
+    with matplotlib.rc_context():
+        assert viz.label("figure.metric.val_acc") == "验证准确率"

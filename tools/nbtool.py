@@ -406,7 +406,7 @@ def zh_messages(stamp: Sequence[str] = (), stamp_stale: bool = False, lang: str 
     from cnncourse import i18n
 
     folder = Path(i18n.__file__).resolve().parent / "messages"
-    english, translated = i18n.catalogue("en"), json.loads((folder / f"{lang}.json").read_text(encoding="utf-8"))
+    english, translated = i18n.catalogue("en"), i18n.catalogue(lang)
     wanted = list(i18n.stale_messages(lang)) if stamp_stale else list(stamp)
     unknown = [key for key in wanted if key not in english or key not in translated]
     if unknown:

@@ -81,6 +81,16 @@ def _translated_from(cell) -> str | None:
     return cell.get("metadata", {}).get("cnncourse", {}).get("translated_from")
 
 
+def translates(cell, english_source: str) -> bool:
+    """Whether the Chinese ``cell`` records that it was translated from ``english_source`` as it is (not stale)."""
+    return _translated_from(cell) == cell_hash(english_source)
+
+
+def record_translation(cell, english_source: str) -> None:
+    """Record in the Chinese ``cell`` that its text translates ``english_source``."""
+    cell.setdefault("metadata", {})["cnncourse"] = {"translated_from": cell_hash(english_source)}
+
+
 def _ids(nb: nbformat.NotebookNode, where: str) -> None:
     seen = set()
     for cell in nb.cells:

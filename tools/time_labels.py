@@ -36,28 +36,34 @@ def human(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
-def label_for(name: str, timings: dict) -> str | None:
+def _times(name: str, timings: dict) -> str | None:
+    """"smoke ≈ 40 s · cpu ≈ 2.5 min": the measured times of notebook ``name`` (None: none measured)."""
     parts = [f"{profile} ≈ {human(timings[profile][name])}" for profile in ORDER
              if name in timings.get(profile, {})]
-    if not parts:
+    return " · ".join(parts) if parts else None
+
+
+def label_for(name: str, timings: dict) -> str | None:
+    times = _times(name, timings)
+    if times is None:
         return None
     where = timings.get("hardware", "2 CPU cores")
-    return f"**Run time** ({where}, measured by `make site`): " + " · ".join(parts)
+    return f"**Run time** ({where}, measured by `make site`): {times}"
 
 
 def zh_label_for(name: str, timings: dict) -> str | None:
     """The Chinese edition's label: the same numbers as :func:`label_for`."""
-    parts = [f"{profile} ≈ {human(timings[profile][name])}" for profile in ORDER
-             if name in timings.get(profile, {})]
-    if not parts:
+    times = _times(name, timings)
+    if times is None:
         return None
     where = re.sub(r"^(\d+) CPU cores?$", r"\1 个 CPU 核心", timings.get("hardware", "2 CPU cores"))
-    return f"**运行时间**（{where}，由 `make site` 测得）：" + " · ".join(parts)
+    return f"**运行时间**（{where}，由 `make site` 测得）：{times}"
 
 
 def _relabel_zh(path: Path, cell_id: str, old_english: str, new_english: str, label: str) -> bool:
     """Put ``label`` in the Chinese edition's copy of cell ``cell_id``; re-record its hash if it was up to date."""
-    sys.path.insert(0, str(ROOT / "tools"))
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
     import nbzh
 
     target = nbzh.zh_path(path)
@@ -67,14 +73,13 @@ def _relabel_zh(path: Path, cell_id: str, old_english: str, new_english: str, la
     cell = next((c for c in nb.cells if c.get("id") == cell_id and c.cell_type == "markdown"), None)
     if cell is None or not ZH_LABEL.search(cell.source):
         return False
-    meta = cell.setdefault("metadata", {}).setdefault("cnncourse", {})
-    fresh = meta.get("translated_from") == nbzh.cell_hash(old_english)
+    fresh = nbzh.translates(cell, old_english)
     source = ZH_LABEL.sub(label, cell.source)
     if source == cell.source and not fresh:
         return False
     cell.source = source
     if fresh:
-        meta["translated_from"] = nbzh.cell_hash(new_english)
+        nbzh.record_translation(cell, new_english)
     nbformat.write(nb, target)
     return True
 
